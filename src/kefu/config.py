@@ -1,0 +1,81 @@
+"""Settings, layered: defaults, then `kefu.toml`, then environment (`KEFU_*`), then flags.
+
+Nothing is read at import time: `load_settings()` builds a `Settings` when asked, and the
+app factory takes one.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from kefu.errors import ConfigError
+
+DEFAULT_CONFIG_FILE = "kefu.toml"
+
+
+class Settings(BaseSettings):
+    """Every setting of a kefu installation."""
+
+    model_config = SettingsConfigDict(env_prefix="KEFU_", extra="forbid")
+
+    data_dir: Path = Field(default=Path("var"), description="where SQLite, recordings and prompts live")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; unset means SQLite in data_dir"
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    sip_host: str = "127.0.0.1"
+    sip_port: int = Field(default=5060, ge=1, le=65535)
+    log_level: str = "info"
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL in force: the configured one, or SQLite in the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'kefu.db').resolve()}"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Highest priority first: flags (init), environment, then the TOML file.
+        toml_file = os.environ.get("KEFU_CONFIG", DEFAULT_CONFIG_FILE)
+        return (
+            init_settings,
+            env_settings,
+            TomlConfigSettingsSource(settings_cls, toml_file=toml_file),
+        )
+
+
+def load_settings(**flags: Any) -> Settings:
+    """Build settings from the layers; flags given as None are left to the lower layers."""
+    given = {k: v for k, v in flags.items() if v is not None}
+    config_file = os.environ.get("KEFU_CONFIG", DEFAULT_CONFIG_FILE)
+    try:
+        return Settings(**given)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        name = ".".join(str(p) for p in err["loc"]) or "settings"
+        raise ConfigError(
+            f"KEFU_{name.upper()}",
+            f"{err['msg']} (got {err.get('input')!r})",
+            f"Fix it in the environment, the flags or {config_file}.",
+        ) from None
+    except (OSError, ValueError) as exc:
+        raise ConfigError("KEFU_CONFIG", f"cannot read {config_file}: {exc}", "Fix the file.") from None
