@@ -28,7 +28,9 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="KEFU_", extra="forbid")
 
-    data_dir: Path = Field(default=Path("var"), description="where SQLite, recordings and prompts live")
+    data_dir: Path = Field(
+        default=Path("var"), description="where SQLite, recordings and prompts live"
+    )
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL; unset means SQLite in data_dir"
     )
@@ -78,4 +80,6 @@ def load_settings(**flags: Any) -> Settings:
             f"Fix it in the environment, the flags or {config_file}.",
         ) from None
     except (OSError, ValueError) as exc:
-        raise ConfigError("KEFU_CONFIG", f"cannot read {config_file}: {exc}", "Fix the file.") from None
+        raise ConfigError(
+            "KEFU_CONFIG", f"cannot read {config_file}: {exc}", "Fix the file."
+        ) from None

@@ -1,0 +1,1 @@
+"""The pure domain core: events in, commands out, time passed in. No I/O, no asyncio."""
