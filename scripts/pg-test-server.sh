@@ -16,7 +16,7 @@ if [ "$(id -u)" = 0 ]; then
   if ! pg_lsclusters -h | awk '{print $1" "$2}' | grep -q "^$ver main$"; then
     pg_createcluster "$ver" main >/dev/null
   fi
-  pg_ctlcluster "$ver" main start 2>/dev/null || true
+  pg_ctlcluster "$ver" main start >/dev/null 2>&1 || true
   port=$(pg_lsclusters -h | awk -v v="$ver" '$1==v && $2=="main" {print $3}')
   su postgres -c "psql -q -p $port -v ON_ERROR_STOP=1" >/dev/null <<SQL
 DO \$\$ BEGIN

@@ -6,14 +6,22 @@ traceback.
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import typer
 from rich.console import Console
 
 from kefu import __version__
-from kefu.errors import KefuError
+from kefu.config import Settings, load_settings
+from kefu.errors import ConfigError, KefuError
+from kefu.security.password import generate_password
+from kefu.services import users
+from kefu.store import migrate
+from kefu.store.db import Database, check_database, ensure_data_dir
+from kefu.store.models import Role
 
 app = typer.Typer(
     name="kefu",
@@ -22,6 +30,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False)
 
 
@@ -54,9 +63,137 @@ def _root(
         raise typer.Exit(0)
 
 
-# Foundation commands (serve, db, admin) live below. Each other capability keeps its
-# commands in its own package (`<package>/commands.py`, with `register(app)`) and adds one
-# line to `_register`.
+def _settings(**flags: Any) -> Settings:
+    return load_settings(**flags)
+
+
+def _open_database(settings: Settings) -> Database:
+    """Data directory writable, database reachable; else a one-line ConfigError."""
+    ensure_data_dir(settings.data_dir)
+    db = Database.from_url(settings.resolved_database_url)
+    check_database(db.engine)
+    return db
+
+
+DataDirOpt = typer.Option(None, "--data-dir", help="Data directory [env KEFU_DATA_DIR].")
+DatabaseOpt = typer.Option(None, "--database-url", help="Database URL [env KEFU_DATABASE_URL].")
+
+
+@app.command()
+@guarded
+def serve(
+    host: str | None = typer.Option(None, help="Address to listen on [env KEFU_HOST]."),
+    port: int | None = typer.Option(None, help="HTTP port [env KEFU_PORT]."),
+    data_dir: Path | None = DataDirOpt,
+    database_url: str | None = DatabaseOpt,
+) -> None:
+    """Run the contact center: migrate, create the admin on first start, serve HTTP."""
+    import uvicorn
+
+    from kefu.web.app import create_app
+
+    settings = _settings(host=host, port=port, data_dir=data_dir, database_url=database_url)
+    db = _open_database(settings)
+    migrate.upgrade(db.engine)
+    password = users.ensure_admin(db)
+    if password is not None:
+        console.print(
+            f"Created user [bold]{users.ADMIN_USERNAME}[/] with password [bold]{password}[/]"
+            " (shown once; change it at first login)."
+        )
+    _check_port_free(settings.host, settings.port)
+    console.print(f"kefu serving on http://{settings.host}:{settings.port}")
+    uvicorn.run(
+        create_app(settings, db),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+    )
+
+
+def _check_port_free(host: str, port: int) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            raise ConfigError(
+                "KEFU_PORT",
+                f"cannot listen on {host}:{port} ({exc.strerror})",
+                "Stop what uses it or pick another with --port or KEFU_PORT.",
+            ) from None
+
+
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("upgrade")
+@guarded
+def db_upgrade(data_dir: Path | None = DataDirOpt, database_url: str | None = DatabaseOpt) -> None:
+    """Migrate the database schema to the newest revision."""
+    db = _open_database(_settings(data_dir=data_dir, database_url=database_url))
+    before = migrate.current_revision(db.engine)
+    migrate.upgrade(db.engine)
+    after = migrate.current_revision(db.engine)
+    console.print(f"database at revision {after} (was {before or 'empty'})")
+
+
+@db_app.command("current")
+@guarded
+def db_current(data_dir: Path | None = DataDirOpt, database_url: str | None = DatabaseOpt) -> None:
+    """Print the schema revision of the database and of the code."""
+    db = _open_database(_settings(data_dir=data_dir, database_url=database_url))
+    console.print(f"database: {migrate.current_revision(db.engine) or 'empty'}")
+    console.print(f"code:     {migrate.head_revision()}")
+
+
+admin_app = typer.Typer(help="Administration: users and passwords.", no_args_is_help=True)
+app.add_typer(admin_app, name="admin")
+
+
+@admin_app.command("reset-password")
+@guarded
+def admin_reset_password(
+    username: str = typer.Argument(..., help="The user whose password to reset."),
+    data_dir: Path | None = DataDirOpt,
+    database_url: str | None = DatabaseOpt,
+) -> None:
+    """Give USERNAME a new random password, printed once."""
+    db = _open_database(_settings(data_dir=data_dir, database_url=database_url))
+    migrate.upgrade(db.engine)
+    password = users.reset_password(db, username)
+    console.print(f"New password for [bold]{username}[/]: [bold]{password}[/] (shown once)")
+
+
+@admin_app.command("create-user")
+@guarded
+def admin_create_user(
+    username: str = typer.Argument(...),
+    role: Role = typer.Option(..., help="agent, team_leader, qa, supervisor or admin."),
+    agent_no: str | None = typer.Option(None, help="Agent number (工号), for agents."),
+    extension: str | None = typer.Option(None, help="Extension, for agents."),
+    display_name: str = typer.Option("", help="Name shown in the console."),
+    data_dir: Path | None = DataDirOpt,
+    database_url: str | None = DatabaseOpt,
+) -> None:
+    """Create a user with a random password, printed once."""
+    db = _open_database(_settings(data_dir=data_dir, database_url=database_url))
+    migrate.upgrade(db.engine)
+    password = generate_password()
+    users.create_user(
+        db,
+        username,
+        password,
+        role,
+        display_name=display_name,
+        agent_no=agent_no,
+        extension=extension,
+    )
+    console.print(f"Created [bold]{username}[/] ({role.value}) with password [bold]{password}[/]")
+
+
+# Each other capability keeps its commands in its own package (`<package>/commands.py`,
+# with `register(app)`) and adds one line to `_register`.
 def _register() -> None:
     pass
 

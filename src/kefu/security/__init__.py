@@ -1,0 +1,1 @@
+"""Passwords, SIP digest secrets and masking of personal numbers."""

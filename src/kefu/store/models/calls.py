@@ -1,0 +1,139 @@
+"""Call detail records: calls, legs, holds, recordings and satisfaction surveys."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from kefu.store.models.base import Base, enum_column
+
+
+class Direction(enum.Enum):
+    """Who started the call."""
+
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+    INTERNAL = "internal"
+
+
+class Disposition(enum.Enum):
+    """How a call ended."""
+
+    ANSWERED = "answered"
+    ABANDONED = "abandoned"
+    OVERFLOWED = "overflowed"
+    VOICEMAIL = "voicemail"
+    REJECTED = "rejected"
+
+
+class Party(enum.Enum):
+    """Who hung up, or who a leg connects."""
+
+    CUSTOMER = "customer"
+    AGENT = "agent"
+    SUPERVISOR = "supervisor"
+    OUTSIDE = "outside"
+    SYSTEM = "system"
+
+
+class Call(Base):
+    """One customer call, end to end (the CDR)."""
+
+    __tablename__ = "calls"
+    __table_args__ = (
+        Index("ix_calls_offered_at", "offered_at"),
+        Index("ix_calls_caller", "caller"),
+    )
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    direction: Mapped[Direction] = mapped_column(enum_column(Direction))
+    caller: Mapped[str] = mapped_column(String(32))
+    callee: Mapped[str] = mapped_column(String(32))
+    caller_region: Mapped[str | None] = mapped_column(String(64))
+    queue_id: Mapped[int | None] = mapped_column(ForeignKey("queues.id", ondelete="SET NULL"))
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"))
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id", ondelete="SET NULL"))
+    offered_at: Mapped[dt.datetime]
+    queued_at: Mapped[dt.datetime | None]
+    ringing_at: Mapped[dt.datetime | None]
+    answered_at: Mapped[dt.datetime | None]
+    ended_at: Mapped[dt.datetime | None]
+    held_seconds: Mapped[float] = mapped_column(default=0.0)
+    wait_seconds: Mapped[float | None]
+    disposition: Mapped[Disposition | None] = mapped_column(enum_column(Disposition))
+    hangup_by: Mapped[Party | None] = mapped_column(enum_column(Party, "hangup_by"))
+
+    legs: Mapped[list[CallLeg]] = relationship(back_populates="call", cascade="all, delete-orphan")
+    holds: Mapped[list[CallHold]] = relationship(cascade="all, delete-orphan")
+
+
+class CallLeg(Base):
+    """One party's leg of a call: customer, agent, supervisor or outside number."""
+
+    __tablename__ = "call_legs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    party: Mapped[Party] = mapped_column(enum_column(Party))
+    address: Mapped[str] = mapped_column(String(128))
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"))
+    codec: Mapped[str | None] = mapped_column(String(16))
+    started_at: Mapped[dt.datetime]
+    answered_at: Mapped[dt.datetime | None]
+    ended_at: Mapped[dt.datetime | None]
+    hangup_by: Mapped[Party | None] = mapped_column(enum_column(Party, "hangup_by"))
+
+    call: Mapped[Call] = relationship(back_populates="legs")
+
+
+class CallHold(Base):
+    """One hold period of a call."""
+
+    __tablename__ = "call_holds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    started_at: Mapped[dt.datetime]
+    ended_at: Mapped[dt.datetime | None]
+
+
+class Recording(Base):
+    """A call recording file: stereo, customer left, agent right."""
+
+    __tablename__ = "recordings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    path: Mapped[str] = mapped_column(String(512))
+    channels: Mapped[int] = mapped_column(default=2)
+    sample_rate: Mapped[int] = mapped_column(default=8000)
+    duration_s: Mapped[float]
+    created_at: Mapped[dt.datetime]
+    retain_until: Mapped[dt.datetime | None] = mapped_column(index=True)
+
+
+class SurveyResponse(Base):
+    """A post-call satisfaction rating by keypress (CC-11) or in chat."""
+
+    __tablename__ = "survey_responses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[str | None] = mapped_column(ForeignKey("calls.id", ondelete="SET NULL"))
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"))
+    channel: Mapped[str] = mapped_column(String(16), default="voice")
+    score: Mapped[int]
+    answered_at: Mapped[dt.datetime]
+
+
+class SurveyTemplate(Base):
+    """A survey an agent fills in during a call (AG-07); questions are JSON."""
+
+    __tablename__ = "survey_templates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    questions: Mapped[list[Any]] = mapped_column(default=list)
