@@ -1,4 +1,5 @@
 # The two commands: `make run` starts the product, `make test` runs every check.
+SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
@@ -6,8 +7,8 @@ PY := $(VENV)/bin/python
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q --upgrade pip 2> >(grep -v '^WARNING: Location' >&2)
+	$(PY) -m pip install -q -e '.[test]' 2> >(grep -v '^WARNING: Location' >&2)
 	touch $@
 
 venv: $(VENV)/.installed
