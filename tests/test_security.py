@@ -15,6 +15,8 @@ def test_argon2_round_trip_and_no_plaintext() -> None:
 def test_generated_passwords_differ() -> None:
     passwords = {generate_password() for _ in range(50)}
     assert len(passwords) == 50 and all(len(p) == 16 for p in passwords)
+    # Every generated password passes our own strength rule (letters and digits).
+    assert not any(p.isalpha() or p.isdigit() for p in passwords)
 
 
 def test_sip_ha1_matches_rfc2617() -> None:

@@ -32,8 +32,11 @@ def needs_rehash(password_hash: str) -> bool:
 
 
 def generate_password(length: int = 16) -> str:
-    """A random password from letters and digits."""
-    return "".join(secrets.choice(_ALPHABET) for _ in range(length))
+    """A random password from letters and digits, with at least one of each."""
+    while True:
+        password = "".join(secrets.choice(_ALPHABET) for _ in range(length))
+        if not (password.isalpha() or password.isdigit()):
+            return password
 
 
 def sip_ha1(username: str, realm: str, password: str) -> str:
