@@ -12,6 +12,7 @@ from kefu.core.ivr_flow import (
     FlowError,
     MenuNode,
     NodeType,
+    lint_flow,
     load_flow,
     load_flows,
     parse_flow,
@@ -226,3 +227,18 @@ def test_grammar_shorthand_and_password_defaults() -> None:
     node = flow.nodes["pw"]
     assert node.grammar.kind is GrammarKind.DIGITS  # type: ignore[union-attr]
     assert node.max_failures_per_day == 5  # type: ignore[union-attr]
+
+
+def test_lint_finds_unreachable_nodes_and_prompts_without_audio() -> None:
+    text = GOOD + "  orphan:\n    type: play\n    prompts: [lost]\n    next: end\n"
+    flow = parse_flow(text, "f.yaml")
+    assert lint_flow(flow) == ["f.yaml:13: node orphan: no call can reach it"]
+    assert lint_flow(flow, uploaded_prompts={"lost"}) == [
+        "f.yaml:6: node menu: prompt 'm' has no audio",
+        "f.yaml:13: node orphan: no call can reach it",
+    ]
+
+
+def test_the_examples_have_no_unreachable_nodes() -> None:
+    for path in sorted(EXAMPLES.glob("*.yaml")):
+        assert lint_flow(load_flow(path)) == []
