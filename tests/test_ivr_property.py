@@ -34,6 +34,7 @@ KEYS = list("0123456789*#")
 Action = tuple[str, object]
 actions = st.one_of(
     st.tuples(st.just("key"), st.sampled_from(KEYS)),
+    st.tuples(st.just("key"), st.sampled_from("12")),  # menu choices, to get deeper
     st.tuples(st.just("finish"), st.none()),
     st.tuples(st.just("stale"), st.none()),
     st.tuples(st.just("timer"), st.floats(min_value=0.0, max_value=40.0)),
