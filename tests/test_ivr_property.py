@@ -18,6 +18,7 @@ from kefu.core.ivr_events import (
     CallerHungUp,
     Command,
     DtmfDigit,
+    Event,
     LookupResult,
     PasswordChecked,
     PaymentResult,
@@ -102,11 +103,12 @@ def test_random_sessions_never_crash_and_never_get_stuck(
             batch = session.handle_timer(now)
         elif kind == "answer":
             ok = bool(arg)
-            answer = {
+            answers: dict[SessionState, Event] = {
                 SessionState.AWAITING_PASSWORD: PasswordChecked(ok),
                 SessionState.AWAITING_LOOKUP: LookupResult(ok, (("balance", "1.00"),)),
                 SessionState.AWAITING_PAYMENT: PaymentResult(ok),
-            }.get(session.state)
+            }
+            answer = answers.get(session.state)
             batch = session.handle(answer, now) if answer is not None else []
         else:
             batch = session.handle(CallerHungUp(), now)
