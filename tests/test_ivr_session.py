@@ -10,7 +10,7 @@ import pytest
 
 from kefu.core.calendar import HolidayCalendar
 from kefu.core.ivr import IvrSession, SessionState, simulate_path
-from kefu.core.ivr_appointment import AppointmentBook
+from kefu.core.ivr_appointment import AppointmentBook, AppointmentError
 from kefu.core.ivr_events import (
     CallerHungUp,
     CallerLeft,
@@ -794,3 +794,38 @@ def test_paying_after_the_window_closed_goes_to_expired() -> None:
     pay_first = flow_of(PAY_TEXT.replace("start: date", "start: pay"))
     again = Driver(pay_first, now=d.now, variables={"appointment_id": "000001"}, book=book)
     assert again.start() == [Hangup("expired")]
+
+
+def test_keys_during_a_play_node_that_must_be_heard_are_dropped() -> None:
+    flow = flow_of(
+        """\
+        flow: f
+        version: 1
+        start: notice
+        nodes:
+          notice:
+            type: play
+            prompts: [legal_notice]
+            interruptible: false
+            next: end
+          end:
+            type: hangup
+        """
+    )
+    d = Driver(flow)
+    d.start()
+    assert d.press("1#*") == []
+    assert d.finish() == [Hangup("completed")]
+
+
+def test_the_book_refuses_paying_twice_or_an_unknown_booking() -> None:
+    book = AppointmentBook()
+    item, _ = book.book("E1", "2026-03-10", "139", MONDAY_10)
+    book.pay(item.appointment_id, MONDAY_10 + dt.timedelta(minutes=29))
+    with pytest.raises(AppointmentError):
+        book.pay(item.appointment_id, MONDAY_10 + dt.timedelta(minutes=29))
+    with pytest.raises(AppointmentError):
+        book.pay("999999", MONDAY_10)
+    late, _ = book.book("E1", "2026-03-11", "139", MONDAY_10)
+    with pytest.raises(AppointmentError):
+        book.pay(late.appointment_id, MONDAY_10 + dt.timedelta(minutes=30))
