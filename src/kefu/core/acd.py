@@ -336,8 +336,10 @@ class ContactCenter:
         )
 
     def time_in_states(self, agent_id: str, now: float) -> dict[AgentState, float]:
-        """Seconds the agent spent in each state so far (for occupancy)."""
-        a = self._agent(agent_id)
+        """Seconds the agent spent in each state so far (for occupancy), even if logged out."""
+        a = self.agents.get(agent_id)
+        if a is None:
+            raise UnknownAgent(agent_id)
         times = {s: a.time_in[i] for s, i in STATE_INDEX.items()}
         times[a.state] += now - a.since
         return times
