@@ -5,8 +5,8 @@ from __future__ import annotations
 import random
 
 import pytest
-from core_helpers import center, login, of
 
+from core_helpers import center, login, of
 from kefu.core.acd import CenterConfig, ContactCenter
 from kefu.core.agent import AgentState
 from kefu.core.call import CallState, Outcome
@@ -263,8 +263,14 @@ def test_max_wait_leaves_the_queue(kind: OverflowKind, command: type) -> None:
 
 def test_max_wait_overflows_to_another_queue() -> None:
     cc = center(
-        QueueConfig("q", numbers=("100",), max_wait=30, overflow=OverflowKind.QUEUE,
-                    overflow_queue="backup", skills={"q": 1}),
+        QueueConfig(
+            "q",
+            numbers=("100",),
+            max_wait=30,
+            overflow=OverflowKind.QUEUE,
+            overflow_queue="backup",
+            skills={"q": 1},
+        ),
         QueueConfig("backup", skills={"b": 1}),
     )
     login(cc, "b1", skills={"b": 1})
@@ -278,8 +284,11 @@ def test_max_wait_overflows_to_another_queue() -> None:
 
 
 def test_max_wait_while_ringing_overflows_when_the_ring_ends() -> None:
-    cc = center(QueueConfig("q", numbers=("100",), max_wait=10, ring_timeout=30,
-                            overflow=OverflowKind.VOICEMAIL))
+    cc = center(
+        QueueConfig(
+            "q", numbers=("100",), max_wait=10, ring_timeout=30, overflow=OverflowKind.VOICEMAIL
+        )
+    )
     login(cc, "a")
     _ring(cc, "c1", 0)
     assert cc.handle_timer(10) == []  # still ringing: the agent may answer
@@ -288,8 +297,9 @@ def test_max_wait_while_ringing_overflows_when_the_ring_ends() -> None:
 
 
 def test_join_empty_false_overflows_at_once() -> None:
-    cc = center(QueueConfig("q", numbers=("100",), join_empty=False,
-                            overflow=OverflowKind.VOICEMAIL))
+    cc = center(
+        QueueConfig("q", numbers=("100",), join_empty=False, overflow=OverflowKind.VOICEMAIL)
+    )
     cmds = cc.handle(CallArrived("c1", "13800138000", "100", 10))
     assert len(of(cmds, SendToVoicemail)) == 1
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from core_helpers import center, login, of
 
+from core_helpers import center, login, of
 from kefu.core.agent import AGENT_TRANSITIONS, AgentState, AgentTrigger
 from kefu.core.commands import AgentStateChanged, CallHandled, RingAgent, RingMissed
 from kefu.core.errors import IllegalTransition, UnknownAgent

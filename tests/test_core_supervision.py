@@ -4,8 +4,8 @@ three-way calls (AG-05, AG-08, AG-09)."""
 from __future__ import annotations
 
 import pytest
-from core_helpers import center, login, of
 
+from core_helpers import center, login, of
 from kefu.core.agent import AgentState
 from kefu.core.call import CallState
 from kefu.core.commands import (
@@ -59,7 +59,11 @@ def _sup(cc, action: A, role: Role = Role.SUPERVISOR, agent: str = "a", now: flo
 
 @pytest.mark.parametrize(
     ("action", "mode"),
-    [(A.LISTEN, MonitorMode.LISTEN), (A.WHISPER, MonitorMode.WHISPER), (A.BARGE, MonitorMode.BARGE)],
+    [
+        (A.LISTEN, MonitorMode.LISTEN),
+        (A.WHISPER, MonitorMode.WHISPER),
+        (A.BARGE, MonitorMode.BARGE),
+    ],
 )
 def test_listen_whisper_barge_join_the_call_and_are_audited(action: A, mode: MonitorMode) -> None:
     cc = _on_call()
