@@ -27,7 +27,7 @@ from kefu.telephony.scenario import (
     clock_seconds,
     load_scenario,
 )
-from kefu.telephony.sim import SimResult, simulate
+from kefu.telephony.sim import QueueKpi, SimResult, simulate
 
 
 class Format(enum.Enum):
@@ -51,6 +51,10 @@ def _pct(x: float) -> str:
     return f"{100 * x:.1f}%"
 
 
+def _sl(k: QueueKpi) -> float | None:
+    return round(k.service_level, 4) if k.answered + k.abandoned else None
+
+
 def interval_rows(res: SimResult) -> list[dict[str, Any]]:
     """One row per (interval, queue)."""
     rows = []
@@ -63,7 +67,7 @@ def interval_rows(res: SimResult) -> list[dict[str, Any]]:
                 "answered": k.answered,
                 "abandoned": k.abandoned,
                 "overflowed": k.overflowed,
-                "service_level": round(k.service_level, 4),
+                "service_level": _sl(k),
                 "asa": round(k.asa, 1),
                 "aht": round(k.aht, 1),
                 "occupancy": round(res.occupancy.get(idx, 0.0), 4),
@@ -82,7 +86,7 @@ def queue_rows(res: SimResult) -> list[dict[str, Any]]:
             "answered": k.answered,
             "abandoned": k.abandoned,
             "overflowed": k.overflowed,
-            "service_level": round(k.service_level, 4),
+            "service_level": _sl(k),
             "asa": round(k.asa, 1),
             "aht": round(k.aht, 1),
             "longest_wait": round(k.longest_wait, 1),
@@ -124,7 +128,11 @@ def _emit(console: Console, title: str, rows: list[dict[str, Any]], fmt: Format)
     for r in rows:
         table.add_row(
             *(
-                _pct(v) if k in ("service_level", "occupancy", "target") else str(v)
+                "-"
+                if v is None
+                else _pct(v)
+                if k in ("service_level", "occupancy", "target")
+                else str(v)
                 for k, v in r.items()
             )
         )
@@ -141,9 +149,14 @@ def _run(sc: Scenario, seed: int | None, console: Console) -> SimResult:
         return simulate(sc, seed, progress=lambda f: bar.update(task, completed=f))
 
 
+def _console() -> Console:
+    # Piped tables keep every column readable instead of wrapping at 80.
+    return Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+
+
 def _simulate(scenario: Path, seed: int | None, fmt: Format, report: Report) -> None:
     sc = load_scenario(scenario)
-    console = Console(highlight=False)
+    console = _console()
     res = _run(sc, seed, console)
     if fmt is Format.JSON:
         doc = {
@@ -355,7 +368,7 @@ def register(app: typer.Typer) -> None:
                 row["simulated_sl"] = round(k.service_level, 4) if k else None
                 row["simulated_asa"] = round(k.asa, 1) if k else None
             rows.append(row)
-        console = Console(highlight=False)
+        console = _console()
         if fmt is Format.JSON:
             sys.stdout.write(json.dumps(rows, indent=2) + "\n")
             return
