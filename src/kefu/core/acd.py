@@ -218,7 +218,11 @@ class ContactCenter:
         timers = self._timers
         while timers:
             e = timers[0]
-            if self._timer_valid(e[2], e[3], e[4]):
+            if e[2] == _ACW:  # the usual top: checked inline, this is called per event
+                obj = e[3]
+                if obj.epoch == e[4] and obj.state is AS.AFTER_CALL_WORK:
+                    return e[0]
+            elif self._timer_valid(e[2], e[3], e[4]):
                 return e[0]
             heapq.heappop(timers)
         return None

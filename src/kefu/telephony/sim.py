@@ -178,6 +178,8 @@ class Simulation:
         }
         self._queue_of_number = {n: q.name for q in scenario.queues for n in q.numbers}
         self._no_answer: dict[str, float] = {}
+        self._answer_delay = scenario.answer_delay
+        self._handle = self.center.handle
         self._group_of: dict[str, str] = {}
         self.result = SimResult(
             scenario.name,
@@ -273,17 +275,13 @@ class Simulation:
             if t is CallRecord:
                 self._on_record(cmd, now)
             elif t is RingAgent:
-                if (
-                    self._no_answer[cmd.agent_id]
-                    and self.rng.random() < self._no_answer[cmd.agent_id]
-                ):
+                p = self._no_answer[cmd.agent_id]
+                if p and self.rng.random() < p:
                     continue  # the ring timeout will fire in the core
-                if self.sc.answer_delay > 0:
-                    self._push(now + self.sc.answer_delay, _ANSWER, cmd.agent_id, cmd.call_id)
+                if self._answer_delay > 0:
+                    self._push(now + self._answer_delay, _ANSWER, cmd.agent_id, cmd.call_id)
                 else:
-                    self._apply(
-                        self.center.handle(AgentAnswered(cmd.agent_id, cmd.call_id, now)), now
-                    )
+                    self._apply(self._handle(AgentAnswered(cmd.agent_id, cmd.call_id, now)), now)
             elif t is CallHandled:
                 k = self._kpi(cmd.queue, now)
                 k.handled += 1
@@ -340,6 +338,8 @@ class Simulation:
         tick_state: dict[str, float] = {}
         horizon = self.duration + _DRAIN_SECONDS
         inf = math.inf
+        heappush = heapq.heappush
+        heappop = heapq.heappop
         n_events = 0
         next_progress = 0.0
         step = max(self.duration / 200.0, 1.0)
@@ -354,14 +354,15 @@ class Simulation:
                 continue
             if t_ev > horizon:
                 break
-            now, _, kind, a, b = heapq.heappop(events)
+            now, _, kind, a, b = heappop(events)
             n_events += 1
             if kind == _ARRIVAL:
                 res.arrivals += 1
                 cid, caller, dialed, queue, prio, owner = streams[a]()
                 nxt = self._next_arrival(a, now)
                 if nxt is not None:
-                    self._push(nxt, _ARRIVAL, a)
+                    self._seq += 1
+                    heappush(events, (nxt, self._seq, _ARRIVAL, a, None))
                 if queue == "":
                     res.ivr_exits += 1
                     continue
@@ -371,7 +372,8 @@ class Simulation:
                     q = queue if queue is not None else self._queue_of_number.get(dialed)
                     draw = patience.get(q) if q is not None else None
                     if draw is not None:
-                        self._push(now + draw(), _ABANDON, cid)
+                        self._seq += 1
+                        heappush(events, (now + draw(), self._seq, _ABANDON, cid, None))
             elif kind == _HANGUP:
                 apply(handle(AgentHungUp(a, b, now)), now)
             elif kind == _ABANDON:
