@@ -52,3 +52,30 @@ def test_mmc_matches_erlang_c(agents: int, occupancy: float) -> None:
     assert answered == pytest.approx(CALLS, rel=0.02)
     assert sl == pytest.approx(service_level(agents, load, AHT, 20.0), abs=0.015)
     assert asa == pytest.approx(average_speed_of_answer(agents, load, AHT), rel=0.05)
+
+
+def test_announced_wait_estimate_tracks_the_live_queue() -> None:
+    """position × AHT / staffed agents, with AHT a moving average, against real waits."""
+    rate = 0.9 * 10 / AHT * 3600.0
+    text = f"""
+acw_seconds: 0
+hours: {20_000 / rate}
+interval_minutes: 1000000
+queues:
+  - name: q
+    announce: true
+    talk_time: {{mean: {AHT}}}
+arrivals:
+  - queue: q
+    rates: [{rate}]
+agents:
+  - group: g
+    count: 10
+"""
+    res = simulate(parse_scenario(text), seed=9)
+    assert res.ewt_calls > 5_000  # at 90 % load most callers wait
+    mean_est = res.ewt_estimated / res.ewt_calls
+    mean_act = res.ewt_actual / res.ewt_calls
+    assert mean_est == pytest.approx(mean_act, rel=0.10)
+    # Per caller it beats announcing the mean wait so far (a naive average) clearly.
+    assert res.ewt_abs_error < 0.8 * res.ewt_naive_abs_error

@@ -24,7 +24,7 @@ from typing import Any
 from kefu.core.acd import ContactCenter
 from kefu.core.agent import AgentState
 from kefu.core.call import Outcome
-from kefu.core.commands import CallHandled, CallRecord, RingAgent
+from kefu.core.commands import CallHandled, CallRecord, PlayAnnouncement, RingAgent
 from kefu.core.errors import CoreError
 from kefu.core.events import (
     AgentAnswered,
@@ -144,6 +144,12 @@ class SimResult:
     still_waiting: int = 0
     arrivals: int = 0
     events: int = 0
+    # Announced estimated wait vs the wait that followed (callers who joined a line).
+    ewt_calls: int = 0
+    ewt_estimated: float = 0.0
+    ewt_actual: float = 0.0
+    ewt_abs_error: float = 0.0
+    ewt_naive_abs_error: float = 0.0  # announcing the mean wait of answered calls so far
     wall_seconds: float = 0.0
 
     def interval_label(self, index: int) -> str:
@@ -179,6 +185,9 @@ class Simulation:
         self._queue_of_number = {n: q.name for q in scenario.queues for n in q.numbers}
         self._no_answer: dict[str, float] = {}
         self._answer_delay = scenario.answer_delay
+        # First estimate announced to each caller, and the naive one (mean wait so far).
+        self._announced: dict[str, tuple[float, float]] = {}
+        self._waits = [0.0, 0]
         self._handle = self.center.handle
         self._group_of: dict[str, str] = {}
         self.result = SimResult(
@@ -255,6 +264,16 @@ class Simulation:
             k.longest_wait = waited
         o = r.outcome
         if o is Outcome.ANSWERED:
+            est = self._announced.pop(r.call_id, None)
+            if est is not None:
+                res = self.result
+                res.ewt_calls += 1
+                res.ewt_estimated += est[0]
+                res.ewt_actual += waited
+                res.ewt_abs_error += abs(est[0] - waited)
+                res.ewt_naive_abs_error += abs(est[1] - waited)
+            self._waits[0] += waited
+            self._waits[1] += 1
             k.answered += 1
             k.wait_answered += waited
             if waited <= self.answer_within:
@@ -262,6 +281,7 @@ class Simulation:
             self._waiting.pop(r.call_id, None)
             self._push(now + self._talk[r.queue](), _HANGUP, r.agent_id, r.call_id)
         elif o is Outcome.ABANDONED:
+            self._announced.pop(r.call_id, None)
             k.abandoned += 1
             k.wait_abandoned += waited
         else:
@@ -286,6 +306,9 @@ class Simulation:
                 k = self._kpi(cmd.queue, now)
                 k.handled += 1
                 k.handle_time += cmd.talk + cmd.acw
+            elif t is PlayAnnouncement and cmd.call_id not in self._announced:
+                w = self._waits
+                self._announced[cmd.call_id] = (cmd.estimated_wait, w[0] / w[1] if w[1] else 0.0)
 
     def _tick(self, index: int, state: dict[str, float]) -> None:
         busy = staffed = 0.0
