@@ -977,6 +977,8 @@ class ContactCenter:
         self._after_call(a, c, now, out)
         c.preferred = (target.id,)
         c.enqueued = now
+        if c.queue is not None:
+            c.queue.offered += 1
         self._offer(c, target, now, out)
         return out
 

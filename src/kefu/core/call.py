@@ -104,7 +104,6 @@ class Call:
         "enqueued",
         "epoch",
         "expired",
-        "held_total",
         "hops",
         "id",
         "monitors",
@@ -144,7 +143,6 @@ class Call:
         self.arrived = now
         self.enqueued = now  # entry time in the current queue
         self.answered_at = 0.0
-        self.held_total = 0.0
         self.queue: Queue | None = None
         self.qgen = 0  # bumped on entering a queue and on answer: queue timers compare it
         self.hops = 0  # queues entered (overflow, transfer); guards against overflow loops
