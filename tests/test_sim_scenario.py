@@ -109,11 +109,14 @@ def test_cli_formats(tmp_path: Path) -> None:
     assert out.exit_code == 0, out.output
     doc = json.loads(out.stdout)
     assert doc["seed"] == 4 and doc["queues"] and doc["intervals"] and doc["agent_groups"]
+    assert sum(a["answered"] for a in doc["agents"]) == sum(q["answered"] for q in doc["queues"])
     out = runner.invoke(app, ["simulate", path, "--format", "csv", "--report", "queues"])
     assert out.exit_code == 0
     assert out.stdout.splitlines()[0].startswith("queue,offered,answered,abandoned")
     out = runner.invoke(app, ["simulate", path, "--report", "agents"])
     assert out.exit_code == 0 and "occupancy" in out.stdout
+    out = runner.invoke(app, ["simulate", path, "--report", "agent-detail", "--format", "csv"])
+    assert out.exit_code == 0 and out.stdout.startswith("agent,answered,missed")
 
 
 def test_cli_reports_a_bad_scenario_in_one_line(tmp_path: Path) -> None:

@@ -43,7 +43,8 @@ class Report(enum.Enum):
 
     INTERVALS = "intervals"
     QUEUES = "queues"
-    AGENTS = "agents"
+    AGENTS = "agents"  # per agent group
+    AGENT_DETAIL = "agent-detail"  # per agent
     ALL = "all"
 
 
@@ -110,6 +111,20 @@ def agent_rows(res: SimResult) -> list[dict[str, Any]]:
     ]
 
 
+def agent_detail_rows(res: SimResult) -> list[dict[str, Any]]:
+    """One row per agent."""
+    return [
+        {
+            "agent": a,
+            "answered": k.answered,
+            "missed": k.missed,
+            "staffed_hours": round(k.staffed_seconds / 3600.0, 2),
+            "occupancy": round(k.occupancy, 4),
+        }
+        for a, k in res.agents.items()
+    ]
+
+
 def _emit(console: Console, title: str, rows: list[dict[str, Any]], fmt: Format) -> None:
     if fmt is Format.CSV:
         buf = io.StringIO()
@@ -124,7 +139,9 @@ def _emit(console: Console, title: str, rows: list[dict[str, Any]], fmt: Format)
         console.print(table)
         return
     for col in rows[0]:
-        table.add_column(col, justify="left" if col in ("interval", "queue", "group") else "right")
+        table.add_column(
+            col, justify="left" if col in ("interval", "queue", "group", "agent") else "right"
+        )
     for r in rows:
         table.add_row(
             *(
@@ -170,6 +187,7 @@ def _simulate(scenario: Path, seed: int | None, fmt: Format, report: Report) -> 
             "intervals": interval_rows(res),
             "queues": queue_rows(res),
             "agent_groups": agent_rows(res),
+            "agents": agent_detail_rows(res),
         }
         sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
         return
@@ -179,6 +197,8 @@ def _simulate(scenario: Path, seed: int | None, fmt: Format, report: Report) -> 
         _emit(console, f"{res.scenario}: queues", queue_rows(res), fmt)
     if report in (Report.AGENTS, Report.ALL):
         _emit(console, f"{res.scenario}: agent groups", agent_rows(res), fmt)
+    if report is Report.AGENT_DETAIL:
+        _emit(console, f"{res.scenario}: agents", agent_detail_rows(res), fmt)
     if fmt is Format.TABLE:
         console.print(
             f"seed {res.seed}: {res.arrivals} arrivals, {res.events} events in "

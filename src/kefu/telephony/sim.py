@@ -139,6 +139,7 @@ class SimResult:
     occupancy: dict[int, float] = field(default_factory=dict)  # interval -> center-wide
     queues: dict[str, QueueKpi] = field(default_factory=dict)
     agent_groups: dict[str, AgentKpi] = field(default_factory=dict)
+    agents: dict[str, AgentKpi] = field(default_factory=dict)  # per agent (agents = 1)
     rejected: int = 0  # blacklist or no queue, before any queue
     ivr_exits: int = 0
     still_waiting: int = 0
@@ -508,13 +509,15 @@ class Simulation:
             a = self.center.agents.get(aid)
             if a is None:
                 continue
-            g = res.agent_groups[group]
-            g.answered += a.answered
-            g.missed += a.missed_total
             times = self.center.time_in_states(aid, max(end, a.since))
             busy = sum(times[s] for s in _BUSY_STATES)
+            one = AgentKpi(1, a.answered, a.missed_total, busy + times[AgentState.IDLE], busy)
+            res.agents[aid] = one
+            g = res.agent_groups[group]
+            g.answered += one.answered
+            g.missed += one.missed
             g.busy_seconds += busy
-            g.staffed_seconds += busy + times[AgentState.IDLE]
+            g.staffed_seconds += one.staffed_seconds
 
 
 _IDX = {s: i for i, s in enumerate(AgentState)}
