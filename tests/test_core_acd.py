@@ -409,3 +409,18 @@ def test_call_states_follow_the_call() -> None:
     assert cc.calls["c1"].state is CallState.RINGING
     cc.handle(AgentAnswered("a", "c1", 12))
     assert cc.calls["c1"].state is CallState.CONNECTED
+
+
+def test_a_call_from_the_ivr_keeps_its_queue_priority_variables_and_owner() -> None:
+    from kefu.core.events import arrival_from_ivr
+
+    cc = center(QueueConfig("q", numbers=("100",)), QueueConfig("vip", priority=3))
+    login(cc, "a", "own")
+    ev = arrival_from_ivr(
+        "c1", "13800138000", "100", 10, "vip", 2, (("member", "gold"), ("owner_agent", "own"))
+    )
+    rings = of(cc.handle(ev), RingAgent)
+    assert rings[0].agent_id == "own"  # the owner first, although a is idle longer
+    call = cc.calls["c1"]
+    assert call.queue is cc.queues["vip"] and call.priority == 2
+    assert call.variables["member"] == "gold"
