@@ -195,7 +195,9 @@ def admin_create_user(
 # Each other capability keeps its commands in its own package (`<package>/commands.py`,
 # with `register(app)`) and adds one line to `_register`.
 def _register() -> None:
-    pass
+    from kefu.telephony.commands import register as _telephony
+
+    _telephony(app)
 
 
 _register()
