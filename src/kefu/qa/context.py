@@ -14,6 +14,8 @@ from typing import Any
 from kefu.core.calendar import Greeting, HolidayCalendar
 from kefu.qa.text import SEP, TABLE
 
+_BEIJING = dt.timezone(dt.timedelta(hours=8))
+
 #: A hit: (position, utterance index or -1, span start, span end, time or -1.0, raw span).
 #: Text hits sit at their utterance index; events and waits between two utterances sit at
 #: a half position, so "before" and "after" compare them with utterances directly.
@@ -43,7 +45,8 @@ class Timeline:
         waits: list[tuple[int, float, float]] = []
         agent_talk = 0.0
         agent_chars = 0
-        roles, starts, ends, texts = ctx.roles, ctx.starts, ctx.ends, ctx.texts
+        roles, starts, ends = ctx.roles, ctx.starts, ctx.ends
+        norm_starts = ctx.norm_starts
         last_end = -1.0
         last_customer_end = -1.0
         customer_open = -1.0  # end of the customer's latest utterance
@@ -53,7 +56,7 @@ class Timeline:
             role = roles[i]
             if role == "agent":
                 agent_talk += e - s
-                agent_chars += len(texts[i])
+                agent_chars += norm_starts[i + 1] - norm_starts[i] - 1
                 if customer_open - s >= 0.0 and i and roles[i - 1] == "customer":
                     overlaps.append((i, customer_open - s))
                 if last_customer_end >= 0.0 and s - last_customer_end > 0.0:
@@ -202,6 +205,9 @@ class Context:
             if not self.started_at:
                 self._greeting = (False, None)
             else:
-                day = dt.datetime.fromisoformat(str(self.started_at)).date()
+                when = dt.datetime.fromisoformat(str(self.started_at))
+                if when.tzinfo is not None:  # the calendar is Beijing time's
+                    when = when.astimezone(_BEIJING)
+                day = when.date()
                 self._greeting = (True, self._cal.greeting(day))
         return self._greeting

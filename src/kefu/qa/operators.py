@@ -90,7 +90,10 @@ class Keyword(Cond):
 
     op = "keyword"
 
-    def __init__(self, mode: str, sid: int, nphr: int, n: int, xsid: int, scope: Scope) -> None:
+    def __init__(
+        self, mode: str, sid: int, nphr: int, n: int, xsid: int, usid: int, scope: Scope
+    ) -> None:
+        self.usid = usid
         self.mode = mode
         self.sid = sid
         self.nphr = nphr
@@ -117,6 +120,11 @@ class Keyword(Cond):
                     for h in got
                     if not any(x[0] == h[0] and x[1] <= h[1] and h[2] <= x[2] for x in ex)
                 ]
+        if got and self.usid >= 0:
+            un = ctx.set_hits.get(self.usid)
+            if un:
+                skip = {x[0] for x in un}
+                got = [h for h in got if h[0] not in skip]
         return got
 
     def hits(self, ctx: Context) -> list[Hit]:

@@ -61,10 +61,10 @@ _CHECK = {"forbid", "require", "when", "relation", "within", "count", "max", "me
 
 _SCOPE = {"role", "first", "last"}
 _OPTIONS: dict[str, set[str]] = {
-    "any": {"except"} | _SCOPE,
-    "all": {"except"} | _SCOPE,
-    "none": {"except"} | _SCOPE,
-    "n_of": {"except", "n"} | _SCOPE,
+    "any": {"except", "unless"} | _SCOPE,
+    "all": {"except", "unless"} | _SCOPE,
+    "none": {"except", "unless"} | _SCOPE,
+    "n_of": {"except", "unless", "n"} | _SCOPE,
     "regex": {"exclude", "raw"} | _SCOPE,
     "similar": {"threshold"} | _SCOPE,
     "event": {"by", "quiet_before"},
@@ -371,8 +371,10 @@ class _Compiler:
             phrases = self.phrase_list(node, op)
             sid = self.add_set(phrases)
             xsid = self.add_set(self.phrase_list(node, "except")) if "except" in node else -1
+            usid = self.add_set(self.phrase_list(node, "unless")) if "unless" in node else -1
             n = int(self.number(node, "n", 1))
-            return ops.Keyword(op, sid, len(phrases), n, xsid, self.scope(node, default_role))
+            scope = self.scope(node, default_role)
+            return ops.Keyword(op, sid, len(phrases), n, xsid, usid, scope)
         if op == "regex":
             raw = bool(node.get("raw", False))
             pat = self.regex(node, "regex", raw)
