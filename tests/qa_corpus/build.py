@@ -433,7 +433,9 @@ def build() -> list[dict[str, Any]]:
     for i, (o, g) in enumerate(
         [(hao, "喂？"), (che, "您好。"), (sj, "说话。"), (ty, "您好，请问有什么事？")]
     ):
-        base(f"open-greeting-b{i + 1}", o, greeting=g, breach=["OPEN-GREETING"])
+        # a bare 喂 is also 直呼 (seed 000 二、服务禁语 1、直呼客户)
+        extra = ["FORBID-ADDRESS"] if g.startswith("喂") else []
+        base(f"open-greeting-b{i + 1}", o, greeting=g, breach=["OPEN-GREETING", *extra])
     base(
         "open-greeting-c1",
         yi,
@@ -652,7 +654,12 @@ def build() -> list[dict[str, Any]]:
 
     declined("name-noreask-b1", hao, "先生，请问您贵姓？方便我登记。", ["NAME-NO-REASK"])
     declined("name-noreask-b2", ou, "那请问怎么称呼您呢？", ["NAME-NO-REASK"])
-    declined("name-noreask-b3", sj, "您还是告诉我您姓什么吧，方便登记。", ["NAME-NO-REASK"])
+    declined(
+        "name-noreask-b3",
+        sj,
+        "您还是告诉我您姓什么吧，方便登记。",
+        ["NAME-NO-REASK", "NAME-ASK"],  # 您姓什么 is itself an impolite ask (seed 000)
+    )
     declined("name-noreask-c1", che, None, [])
     declined("name-noreask-c2", dx, None, [])
     declined("name-noreask-c3", ns, None, [])
