@@ -181,7 +181,7 @@ class Engine:
                 if chk.when is None:
                     triggered = True
                     if len(chk.cond.hits(ctx)) < chk.count:
-                        out.append(self._finding(rule, chk, ctx, None))
+                        out.append(self._finding(rule, chk, ctx, _anchor(chk, ctx)))
                     continue
                 whens = chk.when.hits(ctx)
                 if not whens:
@@ -191,7 +191,8 @@ class Engine:
                 n = 0
                 for w in whens:
                     if len({h[0] for h in hits if _related(h, w, chk)}) < chk.count:
-                        out.append(self._finding(rule, chk, ctx, w))
+                        at = _anchor(chk, ctx) if w[0] == -1.0 and w[1] < 0 else None
+                        out.append(self._finding(rule, chk, ctx, at or w))
                         n += 1
                         if n >= chk.max:
                             break
@@ -225,6 +226,17 @@ class Engine:
             "evidence": evidence,
             "message": chk.message,
         }
+
+
+def _anchor(chk: Check, ctx: Context) -> Hit | None:
+    """The agent utterance a whole-call finding points at (`at: first|last`), if any."""
+    if not chk.at:
+        return None
+    idx = ctx.role_index("agent")
+    if not idx:
+        return None
+    u = idx[0] if chk.at == "first" else idx[-1]
+    return (float(u), u, -1, -1, ctx.time_of(u), False)
 
 
 def _can(needs: frozenset[str], ctx: Context) -> bool:

@@ -57,7 +57,7 @@ _RULE = {
     "id", "title", "severity", "points", "message", "applies", "enabled", "credit", "checks",
     "examples", "seeds", "description",
 }  # fmt: skip
-_CHECK = {"forbid", "require", "when", "relation", "within", "count", "max", "message"}
+_CHECK = {"forbid", "require", "when", "relation", "within", "count", "max", "message", "at"}
 
 _SCOPE = {"role", "first", "last"}
 _OPTIONS: dict[str, set[str]] = {
@@ -98,6 +98,7 @@ class Check:
     count: int
     max: int
     message: str
+    at: str = ""  # first | last: the agent utterance a whole-call finding points at
     needs: frozenset[str] = frozenset()
 
 
@@ -555,7 +556,15 @@ class _Compiler:
             count=int(self.number(node, "count", 1)),
             max=int(self.number(node, "max", 5 if kind == "forbid" else 1)),
             message=str(node.get("message", message)),
+            at=self.anchor(node),
         )
+
+    def anchor(self, node: LDict) -> str:
+        at = node.get("at", "")
+        if at not in ("", "first", "last"):
+            self.err(node, "at", f"unknown anchor '{at}' (first, last)")
+            return ""
+        return str(at)
 
 
 def _plain(value: Any) -> Any:
