@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from kefu.core.calendar import Greeting, HolidayCalendar
-from kefu.qa.text import SEP, TABLE
+from kefu.qa.text import SEP, normalize
 
 _BEIJING = dt.timezone(dt.timedelta(hours=8))
 
@@ -132,7 +132,7 @@ class Context:
             self.has_times = False
         self.events = events
         self.has_events = bool(events) and self.channel == "voice"
-        joined = SEP.join(self.texts).translate(TABLE)
+        joined = normalize(SEP.join(self.texts))
         self.joined = joined
         offs = [0]
         pos = 0

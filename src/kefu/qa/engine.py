@@ -33,7 +33,7 @@ from kefu.qa.errors import RecordError
 from kefu.qa.operators import DATE, EVENTS, TIMES
 from kefu.qa.record import validate
 from kefu.qa.rulebook import Check, Rule, Rulebook, load_rulebook
-from kefu.qa.text import original_offsets
+from kefu.qa.text import to_original
 
 #: Which automaton library matches phrases; bench/qa_throughput.py measures both.
 AUTOMATON = "pyahocorasick"
@@ -208,8 +208,7 @@ class Engine:
             s, e = hit[2], hit[3]  # type: ignore[index]
             if s >= 0:
                 if not hit[5]:  # type: ignore[index]
-                    offs = original_offsets(text)
-                    s, e = offs[s], offs[e - 1] + 1
+                    s, e = to_original(text, s, e)
                 span = [s, e]
                 evidence = text[s:e]
             else:

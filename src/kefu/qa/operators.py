@@ -21,12 +21,13 @@ Operators (YAML key → meaning):
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Sequence
 from typing import ClassVar
 
 from kefu.core.calendar import Greeting
 from kefu.qa.context import Context, Hit
-from kefu.qa.text import DIGIT_RUN, bigrams, digits_of
+from kefu.qa.text import DIGIT_RUN, digit_pattern, digits_of
 
 #: Applicability needs: timestamps, call events, the call date.
 TIMES = "times"
@@ -166,11 +167,9 @@ class Regex(Cond):
         start = offs[lo]
         end = offs[hi + 1]
         out: list[Hit] = []
-        u = lo
         for m in self.pattern.finditer(text, start, end):
             s = m.start()
-            while offs[u + 1] <= s:
-                u += 1
+            u = bisect_right(offs, s) - 1
             if not self.scope.accepts(ctx, u, lo, hi):
                 continue
             if self.exclude is not None:
@@ -188,7 +187,7 @@ class Similar(Cond):
     op = "similar"
 
     def __init__(self, models: list[frozenset[str]], threshold: float, scope: Scope) -> None:
-        self.models = [m for m in models if m]
+        self.models = [sorted(m) for m in models if m]
         self.threshold = threshold
         self.scope = scope
 
@@ -198,8 +197,8 @@ class Similar(Cond):
             text = ctx.norm_text(u)
             if not text:
                 continue
-            grams = bigrams(text)
-            best = max((len(grams & m) / len(m) for m in self.models), default=0.0)
+            # Containment of the model's bigrams, by substring tests (no set per utterance).
+            best = max((sum(g in text for g in m) / len(m) for m in self.models), default=0.0)
             if best >= self.threshold:
                 out.append((float(u), u, 0, len(text), ctx.time_of(u), False))
         return out
@@ -365,13 +364,20 @@ class Digits(Cond):
 
     def found(self, ctx: Context) -> list[tuple[int, int, int, str]]:
         """(utterance, start, end, digits) of every number said in scope."""
+        b = self.scope.bounds(ctx)
+        if b is None:
+            return []
+        lo, hi = b
+        offs = ctx.norm_starts
         out: list[tuple[int, int, int, str]] = []
-        for u in self.scope.utterances(ctx):
-            text = ctx.norm_text(u)
-            for m in DIGIT_RUN.finditer(text):
-                d = digits_of(m.group())
-                if len(d) >= self.minimum and not d.startswith("1111"):
-                    out.append((u, m.start(), m.end(), d))
+        for m in DIGIT_RUN.finditer(ctx.joined, offs[lo], offs[hi + 1]):
+            s = m.start()
+            u = bisect_right(offs, s) - 1
+            if not self.scope.accepts(ctx, u, lo, hi):
+                continue
+            d = digits_of(m.group())
+            if len(d) >= self.minimum and not d.startswith("1111"):
+                out.append((u, s - offs[u], m.end() - offs[u], d))
         return out
 
     def hits(self, ctx: Context) -> list[Hit]:
@@ -391,12 +397,12 @@ class Readback(Cond):
         out: list[Hit] = []
         for u, s, e, d in self.digits.found(ctx):
             said = False
+            pat = digit_pattern(d[-6:])
+            offs = ctx.norm_starts
             for v in range(u + 1, min(ctx.n, u + 1 + self.within * 2)):
-                if ctx.roles[v] == "agent":
-                    t = digits_of(ctx.norm_text(v))
-                    if d in t or d[-6:] in t:
-                        said = True
-                        break
+                if ctx.roles[v] == "agent" and pat.search(ctx.joined, offs[v], offs[v + 1]):
+                    said = True
+                    break
             if not said:
                 out.append((float(u), u, s, e, ctx.time_of(u), False))
         return out

@@ -293,16 +293,17 @@ class _Compiler:
             return []
         out: list[str] = []
         for i, item in enumerate(value):
+            where: tuple[Any, str | int] = (value, i) if isinstance(value, LList) else (node, key)
             if isinstance(item, str) and item.startswith("@"):
                 group = self.groups.get(item[1:])
                 if group is None:
-                    self.err(value, i, f"unknown phrase set '{item}'")
+                    self.err(*where, f"unknown phrase set '{item}'")
                     continue
                 out.extend(str(g) for g in group)
             elif isinstance(item, str | int) and not isinstance(item, bool):
                 out.append(str(item))
             else:
-                self.err(value, i, f"expected a phrase, got {item!r}")
+                self.err(*where, f"expected a phrase, got {item!r}")
         return out
 
     def add_set(self, phrases: list[str]) -> int:
