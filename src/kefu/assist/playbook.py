@@ -28,7 +28,7 @@ SCENARIOS_FILE = Path(__file__).with_name("scenarios.yaml")
 GUARD_RULE_PREFIX = "FORBID-"
 GUARD_RULES_EXTRA = ("FILLER",)
 #: Trigger lists kept as written: ASR markers are punctuation, which normalising would erase.
-RAW_TRIGGERS = ("inaudible",)
+RAW_TRIGGERS = ("inaudible", "fragment")
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +40,8 @@ class Playbook:
     agent_id: str
     reply_hours: int
     silent_wait: float
+    fragment_max: int
+    org_names: tuple[str, ...]  # normalised parts of the organisation's name
     scripts: Mapping[str, tuple[str, ...]]
     actions: Mapping[str, tuple[str | None, ...]]
     triggers: Mapping[str, tuple[str, ...]]  # normalised, except RAW_TRIGGERS
@@ -118,9 +120,13 @@ def _load(profile: str, source: Path) -> Playbook:
         ((normalize(str(k)), str(v)) for k, v in (repl.get("by_phrase") or {}).items()),
         key=lambda kv: -len(kv[0]),
     )
+    org = rulebook.organisation or str(data.get("org_fallback", ""))
+    parts = (normalize(p) for p in re.split(r"[（）()、，,/\s]+", org))
     return Playbook(
         profile=profile,
-        org=rulebook.organisation or str(data.get("org_fallback", "")),
+        org=org,
+        org_names=tuple(p for p in parts if len(p) >= 2),
+        fragment_max=int(data.get("fragment_max", 4)),
         agent_id=str(data.get("agent_id_fallback", "")),
         reply_hours=int(data.get("reply_hours", 24)),
         silent_wait=float(data.get("silent_wait", 3)),

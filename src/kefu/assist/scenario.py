@@ -120,7 +120,10 @@ def _has(book: Playbook, trigger: str, text: str) -> str | None:
 def _inaudible(book: Playbook, u: Utterance) -> bool:
     if u.inaudible or not normalize(u.text):
         return True
-    return any(marker in u.text for marker in book.triggers.get("inaudible", ()))
+    if any(marker in u.text for marker in book.triggers.get("inaudible", ())):
+        return True
+    broken = any(mark in u.text for mark in book.triggers.get("fragment", ()))
+    return broken and len(normalize(u.text)) <= book.fragment_max
 
 
 def _steps_done(book: Playbook, utts: Sequence[Utterance], since: int, trigger: str) -> int:
@@ -205,7 +208,7 @@ def recognise(
         (Scenario.THANKS, "thanks"),
     ]
     wrong = _has(book, "wrong_number", last_c.text)
-    if wrong and normalize(book.org) and normalize(book.org) in normalize(last_c.text):
+    if wrong and any(name in normalize(last_c.text) for name in book.org_names):
         wrong = None  # "请问是欧飞吗": the right number
     if wrong:
         add(Scenario.WRONG_NUMBER, 1, lc, wrong)
@@ -214,7 +217,8 @@ def recognise(
         if not word:
             continue
         if sc is Scenario.SALES_CALL:
-            done = _steps_done(book, utts, lc, "sales_call")
+            first = _first_customer(book, utts, lambda u: _has(book, "sales_call", u.text))
+            done = _steps_done(book, utts, first if first is not None else lc, "sales_reply")
             add(sc, done + 1, lc, word)
         else:
             add(sc, 1, lc, word)
