@@ -341,13 +341,15 @@ def base(
     silence: float = 0.0,
     thank_wait: str | None = "感谢您的耐心等待。",
     answer: str | None = None,
-    middle: Sequence[tuple[str, str]] = (),
+    middle: Sequence[tuple[str, str] | tuple[str, str, float]] = (),
     thanks: str | None = "不客气，这是我们应该做的。",
     ask_more: str | None = "请问还有什么可以帮您？",
     closing: str | None = None,
     hangup: tuple[str, float] = ("customer", 1.5),
     before_hangup: str | None = None,
     profile: str = "default",
+    hangup_wait: float = 3.0,
+    only: Sequence[str] | None = None,
 ) -> None:
     """A clean inbound call, changed by the keyword arguments; labels from `breach`/`drop`."""
     conv = Conv(cid, channel=channel, started_at=started_at, answer_at=answer_at, profile=profile)
@@ -395,8 +397,8 @@ def base(
     ans = answer if answer is not None else org.answer
     first = name() + (tw or "") + ans
     conv.a(first, gap=0.5 if holds and timed else 0.8)
-    for role, text in middle:
-        conv.say(role, text)
+    for turn in middle:
+        conv.say(turn[0], turn[1], gap=turn[2] if len(turn) > 2 else 0.8)  # type: ignore[misc]
     while uses_left > 0:
         conv.a(name() + "还有一点提醒您，有任何问题可以随时联系我们。")
         conv.c("好。")
@@ -410,12 +412,14 @@ def base(
     close = closing if closing is not None else org.closing
     conv.a(close)
     if before_hangup:
-        conv.wait(3.0)
+        conv.wait(hangup_wait)
         conv.a(before_hangup)
     conv.hangup(*hangup)
     comply = [r for r in (BASE_IN if timed else BASE_CHAT) if r not in breach and r not in drop]
     if not timed:
         comply = [r for r in comply if r not in ("HOLD-ASK",)]
+    if only is not None:  # label just these rules (a profile changes the others)
+        comply = [r for r in comply if r in only]
     add(conv.done(list(breach), comply + list(extra_comply), note))
 
 
@@ -1914,7 +1918,286 @@ def build() -> list[dict[str, Any]]:
             breach=["CLOSE-SURVEY"],
             drop=keep,
         )
+    heldout(base, outbound)
     return CORPUS
+
+
+def heldout(base: Any, outbound: Any) -> None:
+    """A second batch, worded differently from the first, to catch rules fitted to batch one."""
+    hao, che, yi, dx, ty, ou, sj, ns = ORGS
+    f_breach: list[tuple[str, str, Org, str]] = [
+        (
+            "FORBID-SHIRK",
+            "您是说要退款？这不关我的事。",
+            hao,
+            "a quote marker does not excuse the agent's own shirking",
+        ),
+        ("FORBID-WORDS", "您的快递应该明天能到。", che, "应该 as a guess"),
+        ("FORBID-WORDS", "好像系统有点问题。", ou, ""),
+        ("FORBID-WORDS", "什么？", sj, "a bare 什么 (seed 002 常见禁用词)"),
+        ("FORBID-ADDRESS", "喂喂喂，听得到吗？", dx, ""),
+        ("FORBID-ARROGANT", "不行就是不行没有这项业务就是没有", ty, "ASR, no punctuation"),
+        ("FORBID-COMMAND", "你小声一点行不行", ns, "ASR, no punctuation"),
+        ("FORBID-QUESTION", "你听不见吗？", yi, "seed 002"),
+        ("FORBID-BLAME", "你不能慢点讲吗？", hao, "seed 003 责备语"),
+        ("FORBID-BLAME", "真烦人！", dx, "seed 003 埋怨语: 埋怨 is FORBID-BLAME in QA-RULES"),
+        ("FORBID-IMPATIENT", "好了，好了，不是正在给你查吗", sj, "seed 003 烦燥语"),
+        ("FORBID-SARCASM", "你富着呢您还在乎这点儿损失嘛", ou, "你/您 and 嘛 variants"),
+        (
+            "FORBID-AGREE-NEG",
+            "您说得对，我们公司确实很差劲。",
+            che,
+            "a variant of 没错，我们公司确实很差",
+        ),
+        ("FILLER", "然后就是说，这个这个，比如说您可以先登录。", yi, ""),
+    ]
+    for i, (rule, text, o, why) in enumerate(f_breach):
+        base(
+            f"h-{rule.lower()}-b{i + 1}",
+            o,
+            middle=[("customer", "那我现在该怎么办？"), ("agent", text)],
+            breach=[rule],
+            drop=[r for r in FORBID if r != rule] + SPECIAL,
+            note=why,
+        )
+    f_comply: list[tuple[str, list[tuple[str, str]], Org, str]] = [
+        (
+            "FORBID-SHIRK",
+            [
+                ("customer", "之前有人跟我说这不归我管。"),
+                ("agent", "您的意思是之前有工作人员跟您说“这不归我管”，对吗？非常抱歉。"),
+            ],
+            sj,
+            "quoted inside a restatement (您的意思是…，对吗)",
+        ),
+        (
+            "FORBID-SHIRK",
+            [
+                ("customer", "收费站的人说这事与我们无关。"),
+                ("agent", "您是说收费站的工作人员讲“这事与我们无关”，是这样吗？我马上帮您核实。"),
+            ],
+            ty,
+            "quoted inside a restatement (您是说…，是这样吗)",
+        ),
+        (
+            "FORBID-WORDS",
+            [("agent", "请问一下您具体遇到了什么问题呢？"), ("customer", "就是充值没到账。")],
+            ou,
+            "seed 003's standard question; 什么 is not a bare 什么",
+        ),
+        (
+            "FORBID-WORDS",
+            [
+                ("agent", "不知道您现在是否方便提供一下手机号？"),
+                ("customer", "可以，13912345678。"),
+                ("agent", "我帮您重复一下，您的手机号是13912345678，对吗？"),
+            ],
+            che,
+            "不知道…是否 is a polite question, not the forbidden answer 不知道",
+        ),
+        (
+            "FORBID-ADDRESS",
+            [
+                ("customer", "我妈吃饭不方便。"),
+                ("agent", "老人的喂养和助浴我们都可以安排护理员上门服务。"),
+            ],
+            yi,
+            "喂养 is not 喂",
+        ),
+        (
+            "FORBID-COMMAND",
+            [("agent", "麻烦您记一下，好吗？维修电话是10000。"), ("customer", "好，记下了。")],
+            dx,
+            "seed 002's standard request",
+        ),
+        (
+            "FORBID-QUESTION",
+            [("agent", "赵先生，请问您清晰了吗？"), ("customer", "清楚了。")],
+            ty,
+            "seed 004's standard check",
+        ),
+        (
+            "FILLER",
+            [("agent", "也就是说，您需要先登录再充值，对吗？"), ("customer", "对。")],
+            ou,
+            "也就是说 in a restatement is not the filler 就是说",
+        ),
+    ]
+    for i, (rule, mid, o, why) in enumerate(f_comply):
+        base(f"h-trap-{rule.lower()}-c{i + 1}", o, middle=mid, note=why, drop=SPECIAL)
+
+    # opening and holidays
+    base(
+        "h-open-holiday-b1",
+        dx,
+        started_at="2026-05-01T10:00:00+08:00",
+        greeting="新年好，中国电信10000号，请问有什么可以帮到您？",
+        closing="感谢您的来电，祝您节日愉快，再见！",
+        breach=["OPEN-HOLIDAY"],
+        note="May Day takes 节日好, not 新年好",
+    )
+    base(
+        "h-open-holiday-b2",
+        sj,
+        started_at="2026-09-25T10:00:00+08:00",
+        closing="感谢您的来电，祝您节日愉快，再见！",
+        breach=["OPEN-HOLIDAY"],
+        note="Mid-Autumn",
+    )
+    base(
+        "h-open-holiday-c1",
+        che,
+        started_at="2026-06-19T10:00:00+08:00",
+        greeting="节日好，车云网络，很高兴为您服务，请问有什么可以帮您？",
+        closing="感谢您的来电，祝您节日愉快，再见！",
+        note="Dragon Boat",
+    )
+    base(
+        "h-open-holiday-c2",
+        hao,
+        started_at="2026-04-05T10:00:00+08:00",
+        note="Qingming is a day off but takes no festive greeting",
+    )
+    base(
+        "h-open-holiday-c3",
+        ns,
+        started_at="2026-02-20T10:00:00+08:00",
+        greeting="新年好！四川楠山农林科技客服部，很高兴为您服务！请问有什么可以帮您？",
+        closing="感谢您的来电，祝您新年愉快，再见！",
+        note="inside the Spring Festival break",
+    )
+    base(
+        "h-open-greeting-c1",
+        ou,
+        profile="oufei",
+        greeting="您好，欧飞，很高兴为您服务！",
+        only=["OPEN-GREETING"],
+        note="seed 003's own opening: naming the org and 很高兴为您服务",
+    )
+    base(
+        "h-open-greeting-c2",
+        ty,
+        profile="taiyuan-expressway",
+        greeting="您好，太原高速。",
+        only=["OPEN-GREETING"],
+        note="seed 004 writes the greeting as 您好，太原高速",
+    )
+    base("h-open-greeting-b1", sj, greeting="您好，请讲。", breach=["OPEN-GREETING"])
+    base(
+        "h-open-greeting-b2", che, greeting="你好，什么事？", breach=["OPEN-GREETING"], drop=FORBID
+    )
+    for i, (t, b) in enumerate([(2.0, True), (20.0, False), (35.0, True), (8.0, False)]):
+        base(
+            f"h-answer-speed-{'b' if b else 'c'}{i + 1}",
+            ty,
+            profile="taiyuan-expressway",
+            answer_at=t,
+            breach=["OPEN-ANSWER-SPEED"] if b else [],
+            only=["OPEN-ANSWER-SPEED"],
+            note="seed 004: answer between the 2nd and the 6th ring",
+        )
+
+    # names, numbers, replies
+    base("h-name-ask-b1", yi, ask_name="您叫什么名字？", breach=["NAME-ASK"])
+    base("h-name-use-c1", yi, name_uses=2, note="陈女士 twice")
+    base(
+        "h-readback-b1",
+        hao,
+        readback="我帮您重复一下，您的订单号是202611150837，对吗？",
+        breach=["CONFIRM-READBACK"],
+        note="read back wrongly (…873 as …837): the customer's number was not read back",
+    )
+    base("h-readback-c1", che, number_said="139 1234 5678", note="the customer groups the digits")
+    base("h-thanks-b1", ou, thanks="没事。", breach=["THANKS-REPLY"])
+    base("h-thanks-c1", dx, thanks="不用谢，这是我应该做的。")
+    base(
+        "h-suggestion-b1",
+        sj,
+        middle=[("customer", "你们应该在App里加个查询账单的功能。"), ("agent", "好的。")],
+        breach=["SUGGESTION-THANKS"],
+        drop=FORBID,
+        note="a suggestion without the word 建议",
+    )
+    base(
+        "h-suggestion-c1",
+        ou,
+        middle=[
+            ("customer", "我建议你们充值到账后发个短信。"),
+            ("agent", "您好，感谢您宝贵的建议，我们定会竭尽全力做到最好的。"),
+        ],
+    )
+    base(
+        "h-agent-id-c1",
+        sj,
+        middle=[
+            ("customer", "你叫什么名字？"),
+            ("agent", "我的工号是0931，工号就是我的身份代表，您记下工号就可以找到我。"),
+        ],
+        note="seed 003: the agent may give the ID instead of the name",
+    )
+    base("h-agent-id-c2", che, middle=[("customer", "你是几号？"), ("agent", "我是2051号。")])
+    base(
+        "h-mistake-c1",
+        ou,
+        middle=[
+            ("agent", "另外提醒您，退款三天内到账。"),
+            ("customer", "好的。"),
+            ("agent", "不好意思，我刚才说错了，退款是七天内到账。"),
+        ],
+    )
+    base(
+        "h-cannot-answer-c1",
+        ns,
+        middle=[
+            ("customer", "这批苗木能不能开增值税专用发票？"),
+            ("agent", "杨女士，这个问题我需要咨询一下财务同事，稍后给您回复，请问您的联系电话是？"),
+            ("customer", "13808012345。"),
+            ("agent", "我帮您重复一下，您的电话是13808012345，我们会尽快给您答复。"),
+        ],
+    )
+
+    # timing
+    base(
+        "h-interrupt-b1",
+        yi,
+        interrupt=1.0,
+        breach=["LISTEN-INTERRUPT"],
+        note="exactly 1.0 s counts",
+    )
+    base("h-interrupt-c1", dx, interrupt=0.5)
+    base("h-hold-thank-b1", ns, hold=[8.0], thank_wait="", breach=["HOLD-THANK"], note="8 s > 7 s")
+    base("h-hold-thank-c1", che, hold=[8.0], thank_wait="不好意思，让您久等了。")
+    base("h-hold-checkin-b1", sj, hold=[61.0], breach=["HOLD-CHECKIN"])
+    base(
+        "h-dead-air-b1",
+        ty,
+        middle=[("agent", "赵先生，您是从哪个收费站上的高速？"), ("customer", "阳泉东。", 11.5)],
+        breach=["DEAD-AIR"],
+        drop=["HOLD-THANK"],
+        note="11.5 s with nobody talking, outside a hold",
+    )
+    base(
+        "h-hangup-b1",
+        dx,
+        before_hangup="对不起，我挂线了。",
+        hangup=("agent", 2.0),
+        breach=["CLOSE-HANGUP-ORDER"],
+        note="对不起，我挂线了 but only 2 s of the 5 s wait",
+    )
+    outbound(
+        "h-close-thanks-outbound-b1",
+        ns,
+        "杨女士您好，这里是四川楠山农林科技客服部，请问您现在是否方便？",
+        ["CLOSE-THANKS"],
+        close="感谢您的来电，再见！",
+        note="an outbound call closes with 打扰您了，感谢您的支持",
+    )
+    outbound(
+        "h-outbound-c1",
+        ty,
+        "赵先生您好，这里是太原高速运营指挥中心，关于您反映的收费问题给您回个电话，请问您现在是否方便？",
+        [],
+    )
 
 
 def main() -> int:
