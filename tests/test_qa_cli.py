@@ -24,17 +24,31 @@ def conv(i: int, text: str = "您好，客服中心，请问有什么可以帮�
     return {
         "id": f"c-{i:04d}",
         "channel": "voice",
-        "events": [{"t": 0, "type": "ring"}, {"t": 4, "type": "answer"}, {"t": 40, "type": "hangup", "by": "customer"}],
+        "events": [
+            {"t": 0, "type": "ring"},
+            {"t": 4, "type": "answer"},
+            {"t": 40, "type": "hangup", "by": "customer"},
+        ],
         "utterances": [
             {"role": "agent", "start": 4.5, "end": 10, "text": text},
             {"role": "customer", "start": 10.5, "end": 13, "text": "我想查一下话费。"},
-            {"role": "agent", "start": 13.5, "end": 17, "text": "好的，我不知道。" if i % 3 == 0 else "好的，请稍等。"},
+            {
+                "role": "agent",
+                "start": 13.5,
+                "end": 17,
+                "text": "好的，我不知道。" if i % 3 == 0 else "好的，请稍等。",
+            },
         ],
     }
 
 
 def write_jsonl(path: Path, records: list[Any]) -> Path:
-    path.write_text("".join((r if isinstance(r, str) else json.dumps(r, ensure_ascii=False)) + "\n" for r in records), encoding="utf-8")
+    path.write_text(
+        "".join(
+            (r if isinstance(r, str) else json.dumps(r, ensure_ascii=False)) + "\n" for r in records
+        ),
+        encoding="utf-8",
+    )
     return path
 
 
@@ -55,7 +69,13 @@ def test_bad_records_do_not_stop_the_run(tmp_path: Path) -> None:
     broken["utterances"][1]["start"] = "abc"
     unknown_event = conv(2)
     unknown_event["events"].append({"t": 41, "type": "dtmf"})
-    records: list[Any] = [conv(0), broken, "{not json", unknown_event, {"id": "x", "channel": "fax", "utterances": []}]
+    records: list[Any] = [
+        conv(0),
+        broken,
+        "{not json",
+        unknown_event,
+        {"id": "x", "channel": "fax", "utterances": []},
+    ]
     f = write_jsonl(tmp_path / "calls.jsonl", records)
     r = runner.invoke(app, ["qa", str(f)])
     assert r.exit_code == 1
@@ -68,12 +88,17 @@ def test_bad_records_do_not_stop_the_run(tmp_path: Path) -> None:
     err = r.stderr.splitlines()
     assert f'{f}:2: utterances[1].start: expected a number, got "abc"' in err
     assert any(line.startswith(f"{f}:3: invalid JSON") for line in err)
-    assert any(line.startswith(f"{f}:4: warning: events[3].type: unknown event type") for line in err)
+    assert any(
+        line.startswith(f"{f}:4: warning: events[3].type: unknown event type") for line in err
+    )
 
 
 def test_bad_rulebook_exits_2_and_writes_nothing(tmp_path: Path) -> None:
     rules = tmp_path / "rules.yaml"
-    rules.write_text("version: 1\nrules:\n  - id: A\n    message: m\n    checks:\n      - forbid: {kwd: [x]}\n", encoding="utf-8")
+    rules.write_text(
+        "version: 1\nrules:\n  - id: A\n    message: m\n    checks:\n      - forbid: {kwd: [x]}\n",
+        encoding="utf-8",
+    )
     f = write_jsonl(tmp_path / "calls.jsonl", [conv(0)])
     out = tmp_path / "out.jsonl"
     r = runner.invoke(app, ["qa", str(f), "--rules", str(rules), "--output", str(out)])
@@ -92,14 +117,27 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
 
 def test_json_files_directories_and_globs(tmp_path: Path) -> None:
     (tmp_path / "d").mkdir()
-    (tmp_path / "d" / "one.json").write_text(json.dumps(conv(7), ensure_ascii=False), encoding="utf-8")
-    (tmp_path / "d" / "list.json").write_text(json.dumps([conv(8), conv(9)], ensure_ascii=False), encoding="utf-8")
+    (tmp_path / "d" / "one.json").write_text(
+        json.dumps(conv(7), ensure_ascii=False), encoding="utf-8"
+    )
+    (tmp_path / "d" / "list.json").write_text(
+        json.dumps([conv(8), conv(9)], ensure_ascii=False), encoding="utf-8"
+    )
     write_jsonl(tmp_path / "d" / "more.jsonl", [conv(10)])
     by_dir = runner.invoke(app, ["qa", str(tmp_path / "d")])
     assert by_dir.exit_code == 0, by_dir.stderr
-    assert [json.loads(x)["id"] for x in by_dir.stdout.splitlines()] == ["c-0008", "c-0009", "c-0010", "c-0007"]
+    assert [json.loads(x)["id"] for x in by_dir.stdout.splitlines()] == [
+        "c-0008",
+        "c-0009",
+        "c-0010",
+        "c-0007",
+    ]
     by_glob = runner.invoke(app, ["qa", str(tmp_path / "d" / "*.json")])
-    assert [json.loads(x)["id"] for x in by_glob.stdout.splitlines()] == ["c-0008", "c-0009", "c-0007"]
+    assert [json.loads(x)["id"] for x in by_glob.stdout.splitlines()] == [
+        "c-0008",
+        "c-0009",
+        "c-0007",
+    ]
 
 
 def test_profile_option_and_record_profile(tmp_path: Path) -> None:
@@ -107,7 +145,10 @@ def test_profile_option_and_record_profile(tmp_path: Path) -> None:
     f = write_jsonl(tmp_path / "c.jsonl", [rec, {**rec, "id": "p", "profile": "oufei"}])
     default = [json.loads(x) for x in runner.invoke(app, ["qa", str(f)]).stdout.splitlines()]
     assert [x["profile"] for x in default] == ["default", "oufei"]
-    forced = [json.loads(x) for x in runner.invoke(app, ["qa", str(f), "--profile", "oufei"]).stdout.splitlines()]
+    forced = [
+        json.loads(x)
+        for x in runner.invoke(app, ["qa", str(f), "--profile", "oufei"]).stdout.splitlines()
+    ]
     assert {x["profile"] for x in forced} == {"oufei"}
     assert "CLOSE-SURVEY" in {f["rule"] for f in forced[0]["findings"]}
 
@@ -117,7 +158,12 @@ def test_jobs_keep_input_order_and_output_file(tmp_path: Path) -> None:
     records[150] = "{broken"
     f = write_jsonl(tmp_path / "calls.jsonl", records)
     out = tmp_path / "out.jsonl"
-    proc = subprocess.run([*KEFU, "qa", str(f), "--jobs", "2", "--output", str(out)], capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [*KEFU, "qa", str(f), "--jobs", "2", "--output", str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert proc.returncode == 1, proc.stderr
     assert proc.stdout == ""
     assert proc.stderr.startswith(f"{f}:151: invalid JSON")
@@ -132,7 +178,9 @@ def test_csv_one_row_per_finding(tmp_path: Path) -> None:
     r = runner.invoke(app, ["qa", str(f), "--format", "csv"])
     assert r.exit_code == 1
     rows = list(csv.DictReader(io.StringIO(r.stdout)))
-    result = json.loads(runner.invoke(app, ["qa", str(write_jsonl(tmp_path / "one.jsonl", [conv(0)]))]).stdout)
+    result = json.loads(
+        runner.invoke(app, ["qa", str(write_jsonl(tmp_path / "one.jsonl", [conv(0)]))]).stdout
+    )
     good = [row for row in rows if row["id"] == "c-0000"]
     assert [row["rule"] for row in good] == [f["rule"] for f in result["findings"]]
     word = next(row for row in good if row["rule"] == "FORBID-WORDS")

@@ -32,7 +32,9 @@ def say(*lines: str, **extra: Any) -> dict[str, Any]:
     return {"id": "t", "channel": "chat", "utterances": utts, **extra}
 
 
-def timed(*rows: tuple[str, float, float, str], events: list[Any] | None = None, **extra: Any) -> dict[str, Any]:
+def timed(
+    *rows: tuple[str, float, float, str], events: list[Any] | None = None, **extra: Any
+) -> dict[str, Any]:
     utts = [
         {"role": {"A": "agent", "C": "customer"}[r], "start": s, "end": e, "text": t}
         for r, s, e, t in rows
@@ -62,7 +64,9 @@ def test_normalisation_ignores_punctuation_space_and_variants() -> None:
 
 
 def test_keyword_any_with_variants_and_exceptions(tmp_path: Path) -> None:
-    e = engine(tmp_path, "      - forbid: {any: [不知道, 刚才不是跟您说了嘛], except: [不知道您是否]}")
+    e = engine(
+        tmp_path, "      - forbid: {any: [不知道, 刚才不是跟您说了嘛], except: [不知道您是否]}"
+    )
     assert hits(e, say("A:我，不 知道！"))
     assert hits(e, say("A:刚才不是跟你说了吗？"))  # 你/您, 吗/嘛, punctuation
     assert not hits(e, say("A:不知道您是否方便？"))
@@ -131,12 +135,15 @@ def test_relations_after_before_within_count(tmp_path: Path) -> None:
     rows = [("C", 0.0, 1.0, "混蛋"), ("A", 1.5, 3.0, "请您使用文明语言"), ("C", 3.5, 4.0, "混蛋")]
     one = timed(*rows, events=[("ring", 0), ("hangup", 9, "agent")])
     assert hits(e, one)
-    two = timed(*rows, ("A", 4.5, 6.0, "请您使用文明语言"), events=[("ring", 0), ("hangup", 9, "agent")])
+    two = timed(
+        *rows, ("A", 4.5, 6.0, "请您使用文明语言"), events=[("ring", 0), ("hangup", 9, "agent")]
+    )
     assert not hits(e, two)
     # Apologise within 10 s of the end of a wait longer than 7 s.
     e = engine(
         tmp_path,
-        "      - require: {any: [久等了]}\n        when: {wait: {min: 7}}\n        within: {seconds: 10}",
+        "      - require: {any: [久等了]}\n        when: {wait: {min: 7}}\n"
+        "        within: {seconds: 10}",
     )
     assert hits(e, timed(("C", 0, 1, "查一下"), ("A", 9, 10, "查到了")))
     assert not hits(e, timed(("C", 0, 1, "查一下"), ("A", 9, 10, "让您久等了")))
@@ -163,14 +170,18 @@ def test_timeline_operators(tmp_path: Path) -> None:
     assert not hits(overlap, timed(("C", 0, 6, "我的账单有问题"), ("A", 5.5, 7, "您的意思是")))
     silence = engine(tmp_path, "      - forbid: {silence: {min: 10}}")
     assert hits(silence, timed(("A", 0, 1, "您好"), ("C", 15, 16, "喂")))
-    in_hold = timed(("A", 0, 1, "您好"), ("C", 15, 16, "喂"), events=[("hold_start", 1), ("hold_end", 14)])
+    in_hold = timed(
+        ("A", 0, 1, "您好"), ("C", 15, 16, "喂"), events=[("hold_start", 1), ("hold_end", 14)]
+    )
     assert not hits(silence, in_hold)
     rate = engine(tmp_path, "      - forbid: {rate: {min: 90, max: 160}}")
     assert hits(rate, timed(("A", 0, 1, "一二三四五六七八九十")))  # 600 per minute
     assert not hits(rate, timed(("A", 0, 5, "一二三四五六七八九十")))  # 120 per minute
     hold = engine(tmp_path, "      - forbid: {hold: {min: 60, silent: true}}")
     assert hits(hold, timed(("A", 0, 1, "请稍等"), events=[("hold_start", 1), ("hold_end", 90)]))
-    back = timed(("A", 0, 1, "请稍等"), ("A", 40, 41, "还在查"), events=[("hold_start", 1), ("hold_end", 90)])
+    back = timed(
+        ("A", 0, 1, "请稍等"), ("A", 40, 41, "还在查"), events=[("hold_start", 1), ("hold_end", 90)]
+    )
     assert not hits(hold, back)
     answer = engine(tmp_path, "      - forbid: {answer: {min: 5, max: 30}}")
     assert hits(answer, timed(("A", 2, 3, "您好"), events=[("ring", 0), ("answer", 2)]))
@@ -190,7 +201,9 @@ def test_hangup_events_and_quiet_before(tmp_path: Path) -> None:
 
 
 def test_holidays_with_make_up_workdays(tmp_path: Path) -> None:
-    e = engine(tmp_path, "      - require: {any: [节日好], first: 1}\n        when: {holiday: festival}")
+    e = engine(
+        tmp_path, "      - require: {any: [节日好], first: 1}\n        when: {holiday: festival}"
+    )
     rec = say("A:您好")
     assert hits(e, {**rec, "started_at": "2026-10-01T09:00:00+08:00"})
     assert not hits(e, {**rec, "started_at": "2026-10-12T09:00:00+08:00"})
@@ -198,10 +211,20 @@ def test_holidays_with_make_up_workdays(tmp_path: Path) -> None:
     assert hits(e, {**rec, "started_at": "2026-09-30T18:00:00+00:00"})
     # An imported schedule with a make-up workday (调休) on a Sunday: no holiday greeting.
     cal = HolidayCalendar(
-        {2030: YearSchedule(2030, {dt.date(2030, 10, 1): Festival.NATIONAL_DAY}, frozenset({dt.date(2030, 9, 29)}))}
+        {
+            2030: YearSchedule(
+                2030,
+                {dt.date(2030, 10, 1): Festival.NATIONAL_DAY},
+                frozenset({dt.date(2030, 9, 29)}),
+            )
+        }
     )
     assert cal.is_workday(dt.date(2030, 9, 29))
-    e2 = engine(tmp_path, "      - require: {any: [节日好], first: 1}\n        when: {holiday: festival}", calendar=cal)
+    e2 = engine(
+        tmp_path,
+        "      - require: {any: [节日好], first: 1}\n        when: {holiday: festival}",
+        calendar=cal,
+    )
     assert not hits(e2, {**rec, "started_at": "2030-09-29T09:00:00+08:00"})
     assert hits(e2, {**rec, "started_at": "2030-10-01T09:00:00+08:00"})
     # Without started_at the holiday rule is not applicable, never passed.

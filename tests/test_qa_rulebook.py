@@ -81,7 +81,9 @@ def test_profile_greeting_from_the_seeds_complies(profile: str, greeting: str) -
         {"id": "g", "channel": "chat", "utterances": [{"role": "agent", "text": greeting}]}
     )
     assert "OPEN-GREETING" not in {f["rule"] for f in result["findings"]}
-    other = "您好，欧飞，很高兴为您服务！" if profile != "oufei" else "您好，盛京银行，很高兴为您服务。"
+    other = (
+        "您好，欧飞，很高兴为您服务！" if profile != "oufei" else "您好，盛京银行，很高兴为您服务。"
+    )
     if profile not in ("telecom-10000",):
         result = Engine.load(profile).check(
             {"id": "g", "channel": "chat", "utterances": [{"role": "agent", "text": other}]}
@@ -124,19 +126,39 @@ rules:
     ("text", "line", "problem"),
     [
         (GOOD.replace("{any: [不知道]}", "{kwd: [不知道]}"), 6, "unknown operator 'kwd'"),
-        (GOOD.replace("message: 测试", "message: 测试\n    colour: red"), 5, "unknown key 'colour'"),
+        (
+            GOOD.replace("message: 测试", "message: 测试\n    colour: red"),
+            5,
+            "unknown key 'colour'",
+        ),
         (GOOD.replace("{any: [不知道]}", "{regex: '(a'}"), 6, "bad regular expression"),
         (GOOD.replace("[不知道]", '"@nope"'), 6, "unknown phrase set '@nope'"),
         (GOOD.replace("{any: [不知道]}", "{answer: {max: $nope}}"), 6, "unknown threshold '$nope'"),
         (GOOD.replace("{any: [不知道]}", "{any: [不知道], role: boss}"), 6, "unknown role 'boss'"),
         (GOOD.replace("{any: [不知道]}", "{event: explode}"), 6, "unknown event type 'explode'"),
-        (GOOD + "  - id: X-ONE\n    message: m\n    checks: [{forbid: {any: [a]}}]\n", 7, "duplicate rule ID"),
+        (
+            GOOD + "  - id: X-ONE\n    message: m\n    checks: [{forbid: {any: [a]}}]\n",
+            7,
+            "duplicate rule ID",
+        ),
         (GOOD.replace("version: 1\n", ""), 1, "missing 'version'"),
-        (GOOD.replace("      - forbid: {any: [不知道]}", "      - forbid: {any: [不知道]"), 7, "YAML syntax"),
-        (GOOD.replace("severity", "x").replace("message: 测试", "message: 测试\n    severity: deadly"), 5, "unknown severity 'deadly'"),
+        (
+            GOOD.replace("      - forbid: {any: [不知道]}", "      - forbid: {any: [不知道]"),
+            7,
+            "YAML syntax",
+        ),
+        (
+            GOOD.replace("severity", "x").replace(
+                "message: 测试", "message: 测试\n    severity: deadly"
+            ),
+            5,
+            "unknown severity 'deadly'",
+        ),
     ],
 )
-def test_validation_errors_name_file_and_line(tmp_path: Path, text: str, line: int, problem: str) -> None:
+def test_validation_errors_name_file_and_line(
+    tmp_path: Path, text: str, line: int, problem: str
+) -> None:
     path = _write(tmp_path, text)
     with pytest.raises(RulebookError) as err:
         load_rulebook(path)
@@ -148,19 +170,24 @@ def test_validation_errors_name_file_and_line(tmp_path: Path, text: str, line: i
 def test_profile_errors_point_into_the_profile(tmp_path: Path) -> None:
     path = _write(
         tmp_path,
-        "version: 1\nextends: default\nrules:\n  - id: FILLER\n    checks:\n      - forbid: {kwd: [x]}\n",
+        "version: 1\nextends: default\nrules:\n  - id: FILLER\n    checks:\n"
+        "      - forbid: {kwd: [x]}\n",
         "myorg.yaml",
     )
     with pytest.raises(RulebookError) as err:
         load_rulebook(path)
-    assert re.match(r"^.*myorg\.yaml:6: unknown operator 'kwd'", err.value.problems[0]), err.value.problems
+    assert re.match(r"^.*myorg\.yaml:6: unknown operator 'kwd'", err.value.problems[0]), (
+        err.value.problems
+    )
 
 
 def test_rules_check_command(tmp_path: Path) -> None:
     ok = runner.invoke(app, ["rules", "check", str(_write(tmp_path, GOOD))])
     assert ok.exit_code == 0, ok.output
     assert "1 rules" in ok.output
-    bad = runner.invoke(app, ["rules", "check", str(_write(tmp_path, GOOD.replace("any:", "kwd:"), "b.yaml"))])
+    bad = runner.invoke(
+        app, ["rules", "check", str(_write(tmp_path, GOOD.replace("any:", "kwd:"), "b.yaml"))]
+    )
     assert bad.exit_code == 2
     assert re.search(r"b\.yaml:6: unknown operator 'kwd'", bad.stderr)
     shipped = Path(__file__).resolve().parents[1] / "src/kefu/qa/rules/default.yaml"

@@ -71,7 +71,9 @@ def test_fatal_scores_zero_and_fails(tmp_path: Path) -> None:
 def test_floor_is_zero_and_pass_score(tmp_path: Path) -> None:
     r = engine(tmp_path).check(chat(*["我不知道"] * 12))
     assert len(r["findings"]) == 12 and r["score"] == 0  # 120 points deducted, floor 0
-    many = engine(tmp_path).check(chat("我不知道，就是说", "不知道", "我不知道", "真不知道", "不知道"))
+    many = engine(tmp_path).check(
+        chat("我不知道，就是说", "不知道", "我不知道", "真不知道", "不知道")
+    )
     assert many["score"] == 100 - 5 * 10 - 3
     assert many["passed"] is False  # under pass_score 60
 
@@ -96,9 +98,18 @@ def test_evidence_on_every_finding() -> None:
     rec = {
         "id": "ev",
         "channel": "voice",
-        "events": [{"t": 0, "type": "ring"}, {"t": 3, "type": "answer"}, {"t": 30, "type": "hangup", "by": "customer"}],
+        "events": [
+            {"t": 0, "type": "ring"},
+            {"t": 3, "type": "answer"},
+            {"t": 30, "type": "hangup", "by": "customer"},
+        ],
         "utterances": [
-            {"role": "agent", "start": 3.5, "end": 8, "text": "您好，客服中心，请问有什么可以帮您？"},
+            {
+                "role": "agent",
+                "start": 3.5,
+                "end": 8,
+                "text": "您好，客服中心，请问有什么可以帮您？",
+            },
             {"role": "customer", "start": 9, "end": 12, "text": "我的宽带坏了。"},
             {"role": "agent", "start": 12.5, "end": 16, "text": "这个，我不 知道。"},
         ],
@@ -106,7 +117,16 @@ def test_evidence_on_every_finding() -> None:
     r = e.check(rec)
     assert r["findings"]
     for f in r["findings"]:
-        assert set(f) == {"rule", "severity", "points", "utterance", "start", "span", "evidence", "message"}
+        assert set(f) == {
+            "rule",
+            "severity",
+            "points",
+            "utterance",
+            "start",
+            "span",
+            "evidence",
+            "message",
+        }
         assert f["message"] and f["points"] < 0
         if f["span"] is not None:
             text = rec["utterances"][f["utterance"]]["text"]

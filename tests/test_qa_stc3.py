@@ -51,12 +51,16 @@ def test_qa_over_all_stc3_dialogues() -> None:
     results = [engine.check(r) for r in records]
     assert not [r for r in results if "error" in r]
     for res in results:
-        assert TIME_RULES <= set(res["not_applicable"])
+        assert set(res["not_applicable"]) >= TIME_RULES
         assert "OPEN-GREETING" not in res["not_applicable"]
         assert "CLOSE-THANKS" not in res["not_applicable"]
     rules = {f["rule"] for r in results for f in r["findings"]}
     assert {"OPEN-GREETING", "CLOSE-THANKS", "CLOSE-ASK-MORE"} <= rules
-    pairs = [(res["score"], rec["stc3"]["mean_s"]) for res, rec in zip(results, records, strict=True) if "stc3" in rec]
+    pairs = [
+        (res["score"], rec["stc3"]["mean_s"])
+        for res, rec in zip(results, records, strict=True)
+        if "stc3" in rec
+    ]
     assert len(pairs) == 3700
     rho = spearman([float(a) for a, _ in pairs], [b for _, b in pairs])
     print(f"Spearman rho(QA score, mean human S) over {len(pairs)} dialogues: {rho:.3f}")

@@ -49,7 +49,8 @@ def build_matcher(phrases: list[str], library: str = AUTOMATON) -> Matcher:
         ac = ahocorasick_rs.AhoCorasick(phrases)
 
         def match_rs(text: str) -> list[tuple[int, int, int]]:
-            return ac.find_matches_as_indexes(text, overlapping=True)  # type: ignore[no-any-return]
+            found: list[tuple[int, int, int]] = ac.find_matches_as_indexes(text, overlapping=True)
+            return found
 
         return match_rs
     import ahocorasick
@@ -111,9 +112,7 @@ class Engine:
     def check_strict(self, record: Any) -> dict[str, Any]:
         """The QA result of one record; raises RecordError when it is malformed."""
         utts, events, warnings = validate(record)
-        ctx = Context(
-            record, utts, events, self.matcher, self.rulebook.phrase_sets, self.calendar
-        )
+        ctx = Context(record, utts, events, self.matcher, self.rulebook.phrase_sets, self.calendar)
         findings: list[dict[str, Any]] = []
         credits: list[dict[str, Any]] = []
         not_applicable: list[str] = []
@@ -270,9 +269,7 @@ def _distinct(hits: list[Hit]) -> list[Hit]:
         return hits
     chosen: list[Hit] = []
     for h in sorted(hits, key=lambda h: (h[1], h[2] - h[3], h[2])):
-        if h[1] >= 0 and any(
-            c[1] == h[1] and c[2] < h[3] and h[2] < c[3] for c in chosen
-        ):
+        if h[1] >= 0 and any(c[1] == h[1] and c[2] < h[3] and h[2] < c[3] for c in chosen):
             continue
         chosen.append(h)
     chosen.sort()

@@ -141,7 +141,9 @@ class Keyword(Cond):
             return NO_HITS
         has_t = ctx.has_times
         starts = ctx.starts
-        return [(float(u), u, s, e, float(starts[u]) if has_t else -1.0, False) for u, s, e, _ in got]
+        return [
+            (float(u), u, s, e, float(starts[u]) if has_t else -1.0, False) for u, s, e, _ in got
+        ]
 
 
 class Regex(Cond):
@@ -149,7 +151,9 @@ class Regex(Cond):
 
     op = "regex"
 
-    def __init__(self, pattern: re.Pattern[str], exclude: re.Pattern[str] | None, raw: bool, scope: Scope) -> None:
+    def __init__(
+        self, pattern: re.Pattern[str], exclude: re.Pattern[str] | None, raw: bool, scope: Scope
+    ) -> None:
         self.pattern = pattern
         self.exclude = exclude
         self.raw = raw

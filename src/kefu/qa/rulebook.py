@@ -60,6 +60,7 @@ _RULE = {
 _CHECK = {"forbid", "require", "when", "relation", "within", "count", "max", "message", "at"}
 
 _SCOPE = {"role", "first", "last"}
+_REGEX_VARIANTS = str.maketrans("您嘛壹", "你吗一")
 _OPTIONS: dict[str, set[str]] = {
     "any": {"except", "unless"} | _SCOPE,
     "all": {"except", "unless"} | _SCOPE,
@@ -176,7 +177,9 @@ def _read(path: Path, problems: list[str], seen: tuple[Path, ...] = ()) -> LDict
     if not isinstance(parent, str):
         problems.append(f"{at(data, 'extends')}: 'extends' must be a profile name or a path")
         return data
-    base_path = (path.parent / parent) if parent.endswith((".yaml", ".yml")) else profile_path(parent)
+    base_path = (
+        (path.parent / parent) if parent.endswith((".yaml", ".yml")) else profile_path(parent)
+    )
     if not base_path.exists():
         problems.append(f"{at(data, 'extends')}: no rulebook '{parent}' to extend")
         return data
@@ -337,7 +340,7 @@ class _Compiler:
             self.err(node, key, "expected a regular expression")
             return None
         if not raw:
-            pattern = pattern.translate(str.maketrans({"您": "你", "嘛": "吗", "壹": "一"}))
+            pattern = pattern.translate(_REGEX_VARIANTS)
         try:
             return re.compile(pattern)
         except re.error as exc:
@@ -357,7 +360,9 @@ class _Compiler:
             if not found and unknown:
                 self.err(node, unknown[0], f"unknown operator '{unknown[0]}'")
             else:
-                self.err(parent, key, f"a condition has exactly one operator, got {found or 'none'}")
+                self.err(
+                    parent, key, f"a condition has exactly one operator, got {found or 'none'}"
+                )
             return fallback
         op = found[0]
         for k in node:
@@ -420,7 +425,9 @@ class _Compiler:
             return ops.Digits(int(self.number(node, "digits", 6)), self.scope(node, "customer"))
         if op == "holiday":
             if arg not in ("new_year", "festival", "any"):
-                self.err(node, "holiday", f"unknown holiday greeting '{arg}' (new_year, festival, any)")
+                self.err(
+                    node, "holiday", f"unknown holiday greeting '{arg}' (new_year, festival, any)"
+                )
             return ops.Holiday(str(arg))
         if op == "direction":
             if arg not in ("inbound", "outbound"):
@@ -467,7 +474,11 @@ class _Compiler:
                 self.err(node, k, f"unknown key '{k}' in a rule")
         rid = node.get("id")
         if not isinstance(rid, str) or not re.fullmatch(r"[A-Z][A-Z0-9-]*", rid):
-            self.err(node, "id" if "id" in node else None, f"a rule needs an ID like 'OPEN-GREETING', got {rid!r}")
+            self.err(
+                node,
+                "id" if "id" in node else None,
+                f"a rule needs an ID like 'OPEN-GREETING', got {rid!r}",
+            )
             return None
         severity = node.get("severity", "major")
         if severity not in SEVERITIES:
@@ -476,7 +487,9 @@ class _Compiler:
         pts = int(self.number(node, "points", points[severity]))
         message = node.get("message")
         if not isinstance(message, str) or not message:
-            self.err(node, "message" if "message" in node else None, f"rule {rid} needs a 'message'")
+            self.err(
+                node, "message" if "message" in node else None, f"rule {rid} needs a 'message'"
+            )
             message = rid
         applies = node.get("applies") or {}
         channel = applies.get("channel") if isinstance(applies, dict) else None
@@ -487,10 +500,12 @@ class _Compiler:
             self.err(applies, "direction", f"unknown direction '{direction}'")
         checks_node = node.get("checks")
         checks: list[Check] = []
-        if not isinstance(checks_node, list) or not checks_node:
-            self.err(node, "checks" if "checks" in node else None, f"rule {rid} needs a list of 'checks'")
+        if not isinstance(checks_node, LList) or not checks_node:
+            self.err(
+                node, "checks" if "checks" in node else None, f"rule {rid} needs a list of 'checks'"
+            )
         else:
-            for i, c in enumerate(checks_node):
+            for i in range(len(checks_node)):
                 chk = self.check(checks_node, i, message)
                 if chk is not None:
                     checks.append(chk)
@@ -582,7 +597,9 @@ def load_rulebook(source: str | Path) -> Rulebook:
     if not (isinstance(source, Path) or str(source).endswith((".yaml", ".yml"))):
         path = profile_path(str(source))
         if not path.exists():
-            raise RulebookError([f"unknown profile '{source}' (known: {', '.join(profile_names())})"])
+            raise RulebookError(
+                [f"unknown profile '{source}' (known: {', '.join(profile_names())})"]
+            )
     problems: list[str] = []
     data = _read(path, problems)
     if data is None or problems:
@@ -610,5 +627,7 @@ def load_rulebook(source: str | Path) -> Rulebook:
         phrases=phrases,
         phrase_sets=[tuple(s) for s in comp.phrase_sets],
         sources=[str(path)],
-        phrase_groups={k: [str(p) for p in v] for k, v in comp.groups.items() if isinstance(v, list)},
+        phrase_groups={
+            k: [str(p) for p in v] for k, v in comp.groups.items() if isinstance(v, list)
+        },
     )

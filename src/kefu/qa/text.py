@@ -84,6 +84,7 @@ def to_original(text: str, start: int, end: int) -> tuple[int, int]:
     dels = [m.start() for m in _DELETED.finditer(text)]
     if not dels:
         return start, end
+
     # The i-th kept character sits at i + (number of deleted characters before it).
     def orig(n: int) -> int:
         k = 0
