@@ -617,7 +617,9 @@ def build() -> list[dict[str, Any]]:
 
     # ---------------------------------------------------------------- NAME-ASK
     for i, (o, q) in enumerate([(hao, "你姓什么？"), (che, "您叫什么？"), (sj, "我问你贵姓？")]):
-        base(f"name-ask-b{i + 1}", o, ask_name=q, breach=["NAME-ASK"])
+        # these asks are also 忌语 (seed 000 我问你贵姓, 003 问你叫什么名字); which FORBID
+        # category takes them is the rulebook's choice, so FORBID-* is left unlabelled here
+        base(f"name-ask-b{i + 1}", o, ask_name=q, breach=["NAME-ASK"], drop=FORBID)
     for i, (o, q) in enumerate(
         [(yi, "请问怎么称呼您？"), (dx, "方便告诉我您的姓名吗？"), (ty, "请问先生贵姓？")]
     ):
@@ -2098,7 +2100,7 @@ def heldout(base: Any, outbound: Any) -> None:
         )
 
     # names, numbers, replies
-    base("h-name-ask-b1", yi, ask_name="您叫什么名字？", breach=["NAME-ASK"])
+    base("h-name-ask-b1", yi, ask_name="您叫什么名字？", breach=["NAME-ASK"], drop=FORBID)
     base("h-name-use-c1", yi, name_uses=2, note="陈女士 twice")
     base(
         "h-readback-b1",
