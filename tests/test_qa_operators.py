@@ -263,3 +263,10 @@ def test_both_automaton_libraries_agree(library: str) -> None:
     base = Engine.load("default")
     rec = say("A:喂，就是说，这个我不知道。", "C:谢谢", "A:不客气，这是我们应该做的。")
     assert e.check(rec) == base.check(rec)
+
+
+def test_quoted_phrases_are_not_the_agents_own(tmp_path: Path) -> None:
+    e = engine(tmp_path, "      - forbid: {any: [不关我的事], unquoted: true}")
+    assert not hits(e, say("A:您刚才说同事讲“不关我的事”，是吗？"))
+    assert hits(e, say("A:您是说要退款？这不关我的事。"))
+    assert hits(e, say("A:“好的”，这不关我的事。"))  # a closed quote before it

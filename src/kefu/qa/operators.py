@@ -27,7 +27,7 @@ from typing import ClassVar
 
 from kefu.core.calendar import Greeting
 from kefu.qa.context import Context, Hit
-from kefu.qa.text import DIGIT_RUN, digit_pattern, digits_of
+from kefu.qa.text import DIGIT_RUN, digit_pattern, digits_of, to_original
 
 #: Applicability needs: timestamps, call events, the call date.
 TIMES = "times"
@@ -95,6 +95,7 @@ class Keyword(Cond):
         self, mode: str, sid: int, nphr: int, n: int, xsid: int, usid: int, scope: Scope
     ) -> None:
         self.usid = usid
+        self.unquoted = False  # drop hits the agent only quotes (inside “…”)
         self.mode = mode
         self.sid = sid
         self.nphr = nphr
@@ -126,6 +127,8 @@ class Keyword(Cond):
             if un:
                 skip = {x[0] for x in un}
                 got = [h for h in got if h[0] not in skip]
+        if got and self.unquoted:
+            got = [h for h in got if not _quoted(ctx.texts[h[0]], h[1], h[2])]
         return got
 
     def hits(self, ctx: Context) -> list[Hit]:
@@ -144,6 +147,23 @@ class Keyword(Cond):
         return [
             (float(u), u, s, e, float(starts[u]) if has_t else -1.0, False) for u, s, e, _ in got
         ]
+
+
+_OPEN = '“「『"‘'
+_CLOSE = '”」』"’'
+
+
+def _quoted(text: str, s: int, e: int) -> bool:
+    """Whether the normalised span [s, e) of `text` sits inside quotation marks."""
+    if not any(q in text for q in _OPEN):
+        return False
+    start, _ = to_original(text, s, e)
+    before = text[:start]
+    if '"' in before and before.count('"') % 2 == 1:
+        return True
+    opened = sum(before.count(q) for q in "“「『‘")
+    closed = sum(before.count(q) for q in "”」』’")
+    return opened > closed
 
 
 class Regex(Cond):

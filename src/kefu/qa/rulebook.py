@@ -62,10 +62,10 @@ _CHECK = {"forbid", "require", "when", "relation", "within", "count", "max", "me
 _SCOPE = {"role", "first", "last"}
 _REGEX_VARIANTS = str.maketrans("您嘛壹", "你吗一")
 _OPTIONS: dict[str, set[str]] = {
-    "any": {"except", "unless"} | _SCOPE,
-    "all": {"except", "unless"} | _SCOPE,
-    "none": {"except", "unless"} | _SCOPE,
-    "n_of": {"except", "unless", "n"} | _SCOPE,
+    "any": {"except", "unless", "unquoted"} | _SCOPE,
+    "all": {"except", "unless", "unquoted"} | _SCOPE,
+    "none": {"except", "unless", "unquoted"} | _SCOPE,
+    "n_of": {"except", "unless", "unquoted", "n"} | _SCOPE,
     "regex": {"exclude", "raw"} | _SCOPE,
     "similar": {"threshold"} | _SCOPE,
     "event": {"by", "quiet_before"},
@@ -381,7 +381,9 @@ class _Compiler:
             usid = self.add_set(self.phrase_list(node, "unless")) if "unless" in node else -1
             n = int(self.number(node, "n", 1))
             scope = self.scope(node, default_role)
-            return ops.Keyword(op, sid, len(phrases), n, xsid, usid, scope)
+            kw = ops.Keyword(op, sid, len(phrases), n, xsid, usid, scope)
+            kw.unquoted = bool(node.get("unquoted", False))
+            return kw
         if op == "regex":
             raw = bool(node.get("raw", False))
             pat = self.regex(node, "regex", raw)
