@@ -132,9 +132,19 @@ def test_particular_agent(book: Playbook) -> None:
     assert s.step == 2 and "座席人员正在接线" in s.script
 
 
-def test_complaint(book: Playbook) -> None:
-    s = top([A(GREET), C("你们送货的师傅态度太差了，我要投诉！")], book)
-    assert s.scenario is Scenario.COMPLAINT and "抱歉" in s.script and s.steps == 2
+def test_complaint_stays_open_until_a_reply_time_is_promised(book: Playbook) -> None:
+    utts = [A(GREET), C("你们送货的师傅态度太差了，我要投诉！")]
+    s = top(utts, book)
+    assert (s.scenario, s.step, s.steps) == (Scenario.COMPLAINT, 1, 2) and "抱歉" in s.script
+    utts += [
+        A("对不起，王先生，给您带来不便非常抱歉。您反映的问题是送货师傅态度差，是这样吗？"),
+        C("对。"),
+    ]
+    s = top(utts, book)
+    assert (s.scenario, s.step) == (Scenario.COMPLAINT, 2)
+    assert s.script == "您反映的问题我已经详细记录下来，我们会在24小时内给您答复。"
+    utts += [A(s.script), C("好吧。")]
+    assert Scenario.COMPLAINT not in scenarios(utts, book)
 
 
 def test_thanks_and_the_reply(book: Playbook) -> None:

@@ -48,6 +48,10 @@ def steps_offered(rec: dict[str, Any], scenario: Scenario) -> list[int]:
         ("abuse-c3", Scenario.ABUSE, [1, 0]),
         ("supervisor-c1", Scenario.ASK_SUPERVISOR, [1, 2, 3]),
         ("supervisor-c2", Scenario.ASK_AGENT, [1, 2, 0]),
+        ("complaint-c1", Scenario.COMPLAINT, [0, 0, 0, 0, 0, 1, 2, 0, 0]),
+        ("complaint-c3", Scenario.COMPLAINT, [0, 0, 0, 0, 0, 1, 2, 0, 0]),
+        # the agent never promised a reply time: assist keeps offering step 2
+        ("complaint-b2", Scenario.COMPLAINT, [0, 0, 0, 0, 0, 1, 2, 2, 2]),
         ("wrong-number-c1", Scenario.WRONG_NUMBER, [1]),
         ("wrong-number-c2", Scenario.WRONG_NUMBER, [1]),
     ],

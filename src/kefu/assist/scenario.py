@@ -200,8 +200,19 @@ def recognise(
         done = _steps_done(book, utts, first if first is not None else lc, "retain")
         add(sc, done + 1, lc, str(agent_word or sup_word))
 
+    # A complaint stays open until the agent commits to a reply time: step 1 apologise and
+    # restate, step 2 record and commit (我们会在XX小时内给您答复).
+    first = _first_customer(book, utts, lambda u: _has(book, "complaint", u.text))
+    if first is not None and not _steps_done(book, utts, first, "complaint_commit"):
+        apologised = _steps_done(book, utts, first, "apology") > 0
+        add(
+            Scenario.COMPLAINT,
+            2 if apologised else 1,
+            first,
+            str(_has(book, "complaint", utts[first].text)),
+        )
+
     simple = [
-        (Scenario.COMPLAINT, "complaint"),
         (Scenario.SALES_CALL, "sales_call"),
         (Scenario.AGENT_ID, "agent_id"),
         (Scenario.SUGGESTION, "suggestion"),
