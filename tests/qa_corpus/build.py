@@ -219,6 +219,8 @@ ORGS = [
 ]
 ORG = {o.key: o for o in ORGS}
 
+r2_000 = "对不起，我们公司每个人都有自己的职责，请您放心，我们会按公司的制度处理的，而您这个问题是属于我的职责范围内，请您交给我为您处理好吗？"
+
 HOLIDAY_WISH = {"new_year": "祝您新年愉快，", "festival": "祝您节日愉快，"}
 
 
@@ -1921,6 +1923,7 @@ def build() -> list[dict[str, Any]]:
             drop=keep,
         )
     heldout(base, outbound)
+    heldout2(base, outbound, special)
     return CORPUS
 
 
@@ -2199,6 +2202,305 @@ def heldout(base: Any, outbound: Any) -> None:
         ty,
         "赵先生您好，这里是太原高速运营指挥中心，关于您反映的收费问题给您回个电话，请问您现在是否方便？",
         [],
+    )
+
+
+def heldout2(base: Any, outbound: Any, special: Any) -> None:
+    """A third batch, written after the engine passed batches one and two: other seeds'
+    wording for the procedures, and more traps for the forbidden-phrase rules."""
+    hao, che, yi, dx, ty, ou, sj, ns = ORGS
+    # procedures in the other seeds' words
+    special(
+        "h2-silent-c1",
+        ty,
+        [
+            ("agent", "您好，太原高速，请问有什么可以帮您？", 0),
+            ("agent", "您好，请问有什么可以帮您？", 4.0),
+            ("agent", "对不起，我听不到您的声音，您换一部电话打来好吗？我现在挂机。", 4.0),
+        ],
+        [],
+        ["SIL-PROCEDURE", *FORBID],
+        note="seed 004 wording",
+    )
+    special(
+        "h2-noise-c1",
+        ou,
+        [
+            ("agent", ou.greeting, 0),
+            ("customer", "我……充……没……", 0.8),
+            ("agent", "很抱歉，您的声音时续时断，请您再重复一下。", 0.8),
+            ("customer", "……到账……", 2.0),
+            (
+                "agent",
+                "很抱歉，可能电话信号不是很好，我确实无法听清您讲话的内容，请您稍后再次致电，好吗？感谢您的支持，再见！",
+                2.0,
+            ),
+        ],
+        [],
+        ["NOISE-PROCEDURE", *FORBID],
+        note="seed 003 wording",
+    )
+    special(
+        "h2-noise-b1",
+        dx,
+        [
+            ("agent", dx.greeting, 0),
+            ("customer", "……宽带……", 0.8),
+            ("agent", "听不见，再讲一次！", 0.8),
+            ("customer", "……", 2.0),
+        ],
+        ["NOISE-PROCEDURE"],
+        [],
+        hang=("agent", 1.0),
+        note="seed 000 忌语 听不见,再讲一次; then hung up",
+    )
+    special(
+        "h2-abuse-c1",
+        ty,
+        [
+            ("agent", ty.greeting, 0),
+            ("customer", "你们收费站的都是王八蛋！", 0.8),
+            ("agent", "先生，请您运用文明语言，否则很愧疚，我们将结束这次通话。", 0.8),
+            ("customer", "王八蛋！", 0.8),
+            ("agent", "先生，请您运用文明语言，否则很愧疚，我们将结束这次通话。", 0.8),
+            ("customer", "就骂你了，王八蛋！", 0.8),
+            ("agent", "很愧疚，我们将结束这次通话，再见。", 0.8),
+        ],
+        [],
+        ["ABUSE-PROCEDURE", *FORBID],
+        note="seed 004 wording (运用, 愧疚 as that scrape writes them)",
+    )
+    special(
+        "h2-abuse-b1",
+        hao,
+        [
+            ("agent", hao.greeting, 0),
+            ("customer", "你们这破公司，傻逼！", 0.8),
+            ("agent", "先生，请您使用文明语言，否则很抱歉，我们将结束这次通话。", 0.8),
+            ("customer", "傻逼！", 0.8),
+            ("agent", "你再骂我就挂了！", 0.8),
+        ],
+        ["ABUSE-PROCEDURE"],
+        [],
+        hang=("agent", 1.0),
+        note="one proper warning, then a threat instead of the second warning",
+    )
+    special(
+        "h2-supervisor-c1",
+        hao,
+        [
+            ("agent", hao.greeting, 0),
+            ("customer", "我要找你们领导亲自处理！", 0.8),
+            ("agent", r2_000, 0.8),
+            ("customer", "那好吧，我的轮胎一个礼拜还没发货。", 0.8),
+            ("agent", "您是咨询有关轮胎订单发货时间的问题，是吗？我马上为您查询。", 0.8),
+        ],
+        [],
+        ["SUPERVISOR-RETAIN", *FORBID],
+        hang=("customer", 1.5),
+        note="seed 000 (18): one attempt that keeps the case",
+    )
+    special(
+        "h2-supervisor-b1",
+        sj,
+        [
+            ("agent", sj.greeting, 0),
+            ("customer", "我要找你们主管！", 0.8),
+            ("agent", "主管不在。", 0.8),
+            ("customer", "那我就找你们经理！", 0.8),
+            ("agent", "好的，给您转过去。", 0.8),
+        ],
+        ["SUPERVISOR-RETAIN"],
+        [],
+        hang=None,
+        note="no attempt to keep the case",
+    )
+    CORPUS[-1]["events"].append(
+        {"t": CORPUS[-1]["utterances"][-1]["end"] + 0.5, "type": "transfer"}
+    )
+    special(
+        "h2-dialect-c1",
+        dx,
+        [
+            ("agent", dx.greeting, 0),
+            ("customer", "阿拉屋里厢宽带老是断脱，侬帮我看看伐。", 0.8),
+            ("agent", "对不起，请您讲普通话，好吗？谢谢！", 0.8),
+            ("customer", "阿拉普通话讲勿来。", 0.8),
+            ("agent", "对不起，请您找一个可以讲普通话的人来，好吗？谢谢！", 0.8),
+            ("customer", "你好，我儿子，我家宽带老是断线。", 5.0),
+            ("agent", "您的意思是家里的宽带经常断线，是这样吗？", 0.8),
+        ],
+        [],
+        ["DIALECT-PROCEDURE", *FORBID],
+        hang=("customer", 1.5),
+        note="Shanghainese",
+    )
+    special(
+        "h2-dialect-b1",
+        che,
+        [
+            ("agent", che.greeting, 0),
+            ("customer", "我想问下你哋啲批发价点计㗎？", 0.8),
+            ("agent", "你说的什么呀，听不懂。", 0.8),
+        ],
+        ["DIALECT-PROCEDURE"],
+        [],
+        hang=("agent", 1.0),
+    )
+    special(
+        "h2-wrong-number-c1",
+        sj,
+        [
+            ("agent", sj.greeting, 0),
+            ("customer", "喂，是张老师吗？", 0.8),
+            ("agent", "您好，这里是盛京银行。请您查证后再拨。", 0.8),
+        ],
+        [],
+        ["WRONG-NUMBER", *FORBID],
+        hang=("customer", 1.5),
+    )
+    special(
+        "h2-wrong-number-b1",
+        ns,
+        [
+            ("agent", ns.greeting, 0),
+            ("customer", "请问是王师傅家吗？", 0.8),
+            ("agent", "打错了吧你。", 0.8),
+        ],
+        ["WRONG-NUMBER"],
+        [],
+        hang=("customer", 1.5),
+    )
+
+    # situations inside ordinary calls
+    q = ("customer", "你们的轮胎能走高速吗？质保怎么算？")
+    base(
+        "h2-cannot-answer-b1",
+        hao,
+        middle=[q, ("agent", "这个没法查，您自己去问问吧。")],
+        breach=["CANNOT-ANSWER"],
+        drop=FORBID,
+    )
+    base(
+        "h2-complaint-c1",
+        dx,
+        middle=[
+            ("customer", "你们装宽带的师傅上门迟到两个小时，我要投诉！"),
+            (
+                "agent",
+                "对不起，刘先生，给您带来了麻烦，非常抱歉。您反映的问题是装机师傅迟到，是这样吗？",
+            ),
+            ("customer", "对。"),
+            (
+                "agent",
+                "对不起，本公司对这方面有明确的处罚规定，我们核实后会在24小时内把处理结果反馈给您，好吗？",
+            ),
+        ],
+        note="seed 002 wording",
+    )
+    base(
+        "h2-complaint-b1",
+        sj,
+        middle=[
+            ("customer", "你们客服电话半天打不通，我要投诉！"),
+            ("agent", "对不起，周先生，非常抱歉。您反映的问题是热线难接通，是这样吗？"),
+            ("customer", "是的。"),
+            ("agent", "好的，我们会处理的。"),
+        ],
+        breach=["COMPLAINT-HANDLING"],
+        drop=FORBID,
+        note="no reply time",
+    )
+    base("h2-thanks-c1", ty, thanks="不客气，能为您服务我感到很荣幸。")
+    base("h2-thanks-b1", che, thanks="嗯嗯。", breach=["THANKS-REPLY"], drop=FORBID)
+    base(
+        "h2-agent-id-b1",
+        dx,
+        middle=[("customer", "你工号是多少？"), ("agent", "我们不能随便透露工号。")],
+        breach=["AGENT-ID"],
+        drop=FORBID,
+    )
+    base(
+        "h2-mistake-b1",
+        ty,
+        middle=[
+            ("agent", "另外提醒您，ETC退费五天内到账。"),
+            ("customer", "好的。"),
+            ("agent", "更正一下，是七天内到账。"),
+        ],
+        breach=["MISTAKE-CORRECT"],
+        drop=FORBID,
+        note="corrected without an apology",
+    )
+    base("h2-hold-ask-b1", ou, hold_ask="你先等会儿。", breach=["HOLD-ASK"], drop=FORBID)
+    base("h2-hold-ask-c1", ns, hold_ask="请您稍等，我帮您查一下，好吗？")
+    base("h2-ask-more-c1", ou, ask_more="请问还有其它可以帮您的吗？")
+    base(
+        "h2-ask-more-b1",
+        sj,
+        ask_more=None,
+        thanks="不客气，那就先这样。",
+        breach=["CLOSE-ASK-MORE"],
+    )
+    outbound(
+        "h2-outbound-b1",
+        che,
+        "张先生您好，这里是车云网络，今天有一款轮胎全网最低价，您需要的话可以马上开通账号进去抢购。",
+        ["OPEN-OUTBOUND"],
+        note="seed 000's own sales script, but no 请问您现在是否方便",
+    )
+
+    # forbidden language: more traps and variants
+    f_breach: list[tuple[str, str, Org, str]] = [
+        (
+            "FORBID-WORDS",
+            "根据规定，这种情况是不可能退款的。",
+            ou,
+            "不可能 in a policy statement is still the forbidden word",
+        ),
+        ("FORBID-QUESTION", "您问我我问谁啊", dx, "您 variant, ASR"),
+        ("FORBID-QUESTION", "刚才不是跟你说了嘛", hao, "嘛 variant"),
+        ("FORBID-SHIRK", "那不是我的工作，您自己去问问吧。", sj, "seed 003 推卸语"),
+        ("FORBID-IMPATIENT", "你不放心，等会儿再打过来就是了。", che, "seed 003 烦燥语"),
+        ("FORBID-ARROGANT", "有什么了不起！", yi, "seed 000"),
+    ]
+    for i, (rule, text, o, why) in enumerate(f_breach):
+        base(
+            f"h2-{rule.lower()}-b{i + 1}",
+            o,
+            middle=[("customer", "我等了好几天了。"), ("agent", text)],
+            breach=[rule],
+            drop=[r for r in FORBID if r != rule] + SPECIAL,
+            note=why,
+        )
+    f_comply: list[tuple[str, list[tuple[str, str]], Org, str]] = [
+        (
+            "FORBID-ARROGANT",
+            [
+                ("customer", "上次打电话有人跟我说随便你找哪个。"),
+                ("agent", "您说的“随便你找哪个”是我们哪位同事说的呢？我记录下来向上反馈。"),
+            ],
+            dx,
+            "the agent quotes the customer (您说的“…”)",
+        ),
+        (
+            "FORBID-WORDS",
+            [
+                ("customer", "ETC怎么用？"),
+                ("agent", "ETC就好像一张自动缴费的卡，过收费站不用停车。"),
+            ],
+            ty,
+            "好像 as 'just like' (an analogy), not the hedge 好像",
+        ),
+    ]
+    for i, (rule, mid, o, why) in enumerate(f_comply):
+        base(f"h2-trap-{rule.lower()}-c{i + 1}", o, middle=mid, note=why, drop=SPECIAL)
+    base(
+        "h2-trap-forbid-words-c3",
+        che,
+        thanks="不客气这是我们应该做的",
+        ask_more="请问还有什么可以帮您",
+        note="ASR without punctuation",
     )
 
 
