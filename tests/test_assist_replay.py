@@ -53,6 +53,13 @@ def steps_offered(rec: dict[str, Any], scenario: Scenario) -> list[int]:
         # the agent never promised a reply time: assist keeps offering step 2
         ("complaint-b2", Scenario.COMPLAINT, [0, 0, 0, 0, 0, 1, 2, 2, 2]),
         ("wrong-number-c1", Scenario.WRONG_NUMBER, [1]),
+        # batch three: other seeds' wording
+        ("h2-silent-c1", Scenario.SILENT_LINE, [2, 3]),
+        ("h2-noise-c1", Scenario.NOISE, [1, 2]),
+        ("h2-abuse-c1", Scenario.ABUSE, [1, 2, 3]),
+        ("h2-supervisor-c1", Scenario.ASK_SUPERVISOR, [1, 0]),
+        ("h2-dialect-c1", Scenario.DIALECT, [1, 2, 0]),
+        ("h2-wrong-number-c1", Scenario.WRONG_NUMBER, [1]),
         ("wrong-number-c2", Scenario.WRONG_NUMBER, [1]),
     ],
 )
