@@ -25,6 +25,19 @@ Hit = tuple[float, int, int, int, float, bool]
 Matcher = Callable[[str], list[tuple[int, int, int]]]
 
 
+_GREETINGS: dict[tuple[int, dt.date], Greeting | None] = {}
+
+
+def _greeting(cal: HolidayCalendar, day: dt.date) -> Greeting | None:
+    # The calendar answer for a day never changes for a given calendar: cache it.
+    key = (id(cal), day)
+    if key not in _GREETINGS:
+        if len(_GREETINGS) > 100_000:
+            _GREETINGS.clear()
+        _GREETINGS[key] = cal.greeting(day)
+    return _GREETINGS[key]
+
+
 class Timeline:
     """Gaps, overlaps, holds and speech rate, from timestamps and events, in one loop."""
 
@@ -208,6 +221,5 @@ class Context:
                 when = dt.datetime.fromisoformat(str(self.started_at))
                 if when.tzinfo is not None:  # the calendar is Beijing time's
                     when = when.astimezone(_BEIJING)
-                day = when.date()
-                self._greeting = (True, self._cal.greeting(day))
+                self._greeting = (True, _greeting(self._cal, when.date()))
         return self._greeting

@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from kefu.core.calendar import Greeting
 from kefu.qa.context import Context, Hit
@@ -166,6 +166,51 @@ def _quoted(text: str, s: int, e: int) -> bool:
     return opened > closed
 
 
+_sre_parser: Any = getattr(re, "_parser", None) or __import__("sre_parse")
+
+
+def first_chars(pattern: re.Pattern[str]) -> str | None:
+    """Characters one of which every match starts with, if the pattern says so; else None.
+
+    Lets a regex condition skip the scan (a C `in` test per character instead of the regex
+    engine's per-position loop) when none of them occurs in the text.
+    """
+    try:
+        parsed = _sre_parser.parse(pattern.pattern, pattern.flags)
+    except Exception:  # pragma: no cover - the pattern compiled, so this is unexpected
+        return None
+    return _firsts(list(parsed))
+
+
+def _firsts(items: list[Any]) -> str | None:
+    if not items:
+        return None
+    op, arg = items[0]
+    name = str(op)
+    if name == "LITERAL":
+        return chr(arg)
+    if name == "IN":
+        chars = []
+        for sub_op, sub_arg in arg:
+            if str(sub_op) != "LITERAL":
+                return None
+            chars.append(chr(sub_arg))
+        return "".join(chars)
+    if name == "BRANCH":
+        out = ""
+        for alt in arg[1]:
+            f = _firsts(list(alt))
+            if f is None:
+                return None
+            out += f
+        return "".join(sorted(set(out)))
+    if name == "SUBPATTERN":
+        return _firsts(list(arg[-1]))
+    if name == "ASSERT_NOT" or (name == "ASSERT" and arg[0] < 0):
+        return _firsts(items[1:])  # a lookbehind does not consume: look at what follows
+    return None
+
+
 class Regex(Cond):
     """A regular expression over the normalised (or raw) text, with an exclusion pattern."""
 
@@ -178,6 +223,7 @@ class Regex(Cond):
         self.exclude = exclude
         self.raw = raw
         self.scope = scope
+        self.needs_one = first_chars(pattern)
 
     def hits(self, ctx: Context) -> list[Hit]:
         b = self.scope.bounds(ctx)
@@ -188,6 +234,8 @@ class Regex(Cond):
             text, offs = ctx.raw()
         else:
             text, offs = ctx.joined, ctx.norm_starts
+        if self.needs_one is not None and not any(ch in text for ch in self.needs_one):
+            return NO_HITS
         start = offs[lo]
         end = offs[hi + 1]
         out: list[Hit] = []
@@ -495,7 +543,7 @@ class AllOf(Cond):
 
 
 class AnyOf(Cond):
-    """Some part holds; the hits of all parts, in order."""
+    """Some part holds; the hits are those of the first part (in order) that holds."""
 
     op = "any_of"
 
@@ -504,11 +552,12 @@ class AnyOf(Cond):
         self.needs = frozenset().union(*(p.needs for p in parts))
 
     def hits(self, ctx: Context) -> list[Hit]:
-        out: list[Hit] = []
+        # Short-circuit: the parts are tried in order, the first that holds gives the hits.
         for p in self.parts:
-            out.extend(p.hits(ctx))
-        out.sort()
-        return out
+            found = p.hits(ctx)
+            if found:
+                return found
+        return NO_HITS
 
 
 class Not(Cond):
