@@ -352,12 +352,15 @@ def base(
     profile: str = "default",
     hangup_wait: float = 3.0,
     only: Sequence[str] | None = None,
+    ivr: str | None = None,
 ) -> None:
     """A clean inbound call, changed by the keyword arguments; labels from `breach`/`drop`."""
     conv = Conv(cid, channel=channel, started_at=started_at, answer_at=answer_at, profile=profile)
     conv.agent_id = org.agent_id
     conv.agent_cps = agent_cps
     timed = channel == "voice"
+    if ivr:
+        conv.say("system", ivr)
     conv.a(greeting if greeting is not None else org.greeting)
     conv.c(org.request)
     mr = org.mr
@@ -400,6 +403,9 @@ def base(
     first = name() + (tw or "") + ans
     conv.a(first, gap=0.5 if holds and timed else 0.8)
     for turn in middle:
+        if turn[0] == "hold":  # ("hold", seconds): a hold inside the middle turns
+            conv.hold(float(turn[1]))
+            continue
         conv.say(turn[0], turn[1], gap=turn[2] if len(turn) > 2 else 0.8)  # type: ignore[misc]
     while uses_left > 0:
         conv.a(name() + "还有一点提醒您，有任何问题可以随时联系我们。")
@@ -1924,6 +1930,7 @@ def build() -> list[dict[str, Any]]:
         )
     heldout(base, outbound)
     heldout2(base, outbound, special)
+    heldout3(base)
     return CORPUS
 
 
@@ -2502,6 +2509,169 @@ def heldout2(base: Any, outbound: Any, special: Any) -> None:
         ask_more="请问还有什么可以帮您",
         note="ASR without punctuation",
     )
+
+
+def heldout3(base: Any) -> None:
+    """A fourth batch: IVR prompts, chats, several holds, who talks over whom, two numbers."""
+    hao, che, _yi, dx, ty, ou, sj, _ns = ORGS
+    ivr = "您好，欢迎致电欧飞客服热线，人工服务请按0，如不咨询，请挂机。"
+    base(
+        "h3-ivr-c1",
+        ou,
+        answer_at=1.0,
+        ivr=ivr,
+        note="the IVR (role system) answers first; the agent's first utterance is the greeting, and the IVR's 请挂机 is not the agent's",
+    )
+    base(
+        "h3-ivr-b1",
+        ou,
+        answer_at=1.0,
+        ivr=ivr,
+        greeting="说吧。",
+        breach=["OPEN-GREETING"],
+        drop=FORBID,
+        note="after the IVR, the agent still has to greet",
+    )
+    base(
+        "h3-chat-greeting-c1",
+        ou,
+        channel="chat",
+        started_at=None,
+        greeting="您好！这里是欧飞，很高兴为您服务，有什么可以帮到您？",
+        note="seed 003's chat opening",
+    )
+    base(
+        "h3-chat-greeting-b1",
+        sj,
+        channel="chat",
+        started_at=None,
+        greeting="在的，说吧。",
+        breach=["OPEN-GREETING"],
+        drop=FORBID,
+    )
+    base(
+        "h3-chat-arrogant-b1",
+        che,
+        channel="chat",
+        started_at=None,
+        middle=[("customer", "怎么还没好？"), ("agent", "你有完没完？")],
+        breach=["FORBID-ARROGANT"],
+        drop=[r for r in FORBID if r != "FORBID-ARROGANT"] + SPECIAL,
+    )
+    base(
+        "h3-chat-agent-id-c1",
+        ou,
+        channel="chat",
+        started_at=None,
+        middle=[("customer", "客服你好，你的工号是多少"), ("agent", "我的工号是5120。")],
+    )
+    base(
+        "h3-chat-suggestion-c1",
+        sj,
+        channel="chat",
+        started_at=None,
+        middle=[
+            ("customer", "建议你们网银加个夜间模式。"),
+            ("agent", "您好，感谢您宝贵的建议，我们定会竭尽全力做到最好的。"),
+        ],
+    )
+    base(
+        "h3-holds-c1",
+        dx,
+        middle=[
+            ("customer", "另外帮我查一下这个月的话费。"),
+            ("agent", "好的，请您稍等片刻好吗？"),
+            ("customer", "好。"),
+            ("hold", "25"),
+            ("agent", "感谢您的耐心等待，您本月话费是八十六元。", 0.5),
+        ],
+        note="a second hold, asked and thanked",
+    )
+    base(
+        "h3-holds-b1",
+        dx,
+        middle=[
+            ("customer", "另外帮我查一下这个月的话费。"),
+            ("agent", "好的，请您稍等片刻好吗？"),
+            ("customer", "好。"),
+            ("hold", "25"),
+            ("agent", "您本月话费是八十六元。", 0.5),
+        ],
+        breach=["HOLD-THANK"],
+        note="the second hold is not thanked",
+    )
+    base(
+        "h3-holds-b2",
+        sj,
+        middle=[
+            ("customer", "顺便查一下我的积分。"),
+            ("hold", "25"),
+            ("agent", "感谢您的耐心等待，您现在有三千积分。", 0.5),
+        ],
+        breach=["HOLD-ASK"],
+        note="put on hold without asking",
+    )
+    base(
+        "h3-customer-talks-over-c1",
+        hao,
+        middle=[
+            ("agent", "另外提醒您，收货时请当面检查轮胎外观，如有问题请拒收并联系我们。"),
+            ("customer", "好好好，我知道了，我知道了。", 0.0),
+        ],
+        note="the customer talks over the agent: not the agent's 抢话",
+    )
+    CORPUS[-1]["utterances"] = _overlap_customer(
+        CORPUS[-1]["utterances"], "好好好，我知道了，我知道了。", 2.5
+    )
+    base(
+        "h3-readback-b1",
+        che,
+        middle=[
+            ("customer", "还有，我的收货手机号是13712345678。"),
+            ("agent", "好的，已经为您记下了。"),
+        ],
+        breach=["CONFIRM-READBACK"],
+        note="the second number (the phone) is not read back",
+    )
+    base(
+        "h3-readback-c1",
+        ou,
+        middle=[("customer", "验证码是52013。"), ("agent", "好的，验证通过了。")],
+        note="5 digits: under the 6-digit threshold, no read-back needed",
+    )
+    base(
+        "h3-hangup-system-c1",
+        ty,
+        hangup=("system", 1.5),
+        note="the line dropped (hangup by system): not the agent hanging up first",
+    )
+    base("h3-answer-speed-c1", hao, answer_at=15.0, note="exactly 15 s is within 3 rings")
+    base(
+        "h3-trap-forbid-words-c1",
+        sj,
+        middle=[
+            ("customer", "我不知道网银密码了。"),
+            ("agent", "您刚才说您不知道网银密码了，对吗？我帮您办理重置。"),
+        ],
+        note="the agent restates the customer's 不知道",
+        drop=SPECIAL,
+    )
+
+
+def _overlap_customer(
+    utts: list[dict[str, Any]], text: str, seconds: float
+) -> list[dict[str, Any]]:
+    """Move the customer's utterance `text` to start `seconds` before the agent's turn ends."""
+    out = [dict(u) for u in utts]
+    for i, u in enumerate(out):
+        if u["text"] == text and i:
+            prev = out[i - 1]
+            shift = u["start"] - (prev["end"] - seconds)
+            for v in out[i:]:
+                v["start"] = round(v["start"] - shift, 2)
+                v["end"] = round(v["end"] - shift, 2)
+            break
+    return out
 
 
 def main() -> int:
