@@ -9,10 +9,18 @@ from __future__ import annotations
 import datetime as dt
 from bisect import bisect_right
 from collections.abc import Callable
+from itertools import accumulate
+from operator import itemgetter
 from typing import Any
 
 from kefu.core.calendar import Greeting, HolidayCalendar
 from kefu.qa.text import SEP, normalize
+
+_ROLE = itemgetter("role")
+_TEXT = itemgetter("text")
+_START = itemgetter("start")
+_END = itemgetter("end")
+_PLUS_ONE = (1).__add__  # a C-level callable, so the offsets are summed without Python code
 
 _BEIJING = dt.timezone(dt.timedelta(hours=8))
 
@@ -133,11 +141,11 @@ class Context:
         self.direction: str = record.get("direction") or "inbound"
         self.started_at: str | None = record.get("started_at")
         self.n = n = len(utterances)
-        self.roles: list[str] = [u["role"] for u in utterances]
-        self.texts: list[str] = [u["text"] for u in utterances]
+        self.roles: list[str] = list(map(_ROLE, utterances))
+        self.texts: list[str] = list(map(_TEXT, utterances))
         try:
-            self.starts: list[float] = [u["start"] for u in utterances]
-            self.ends: list[float] = [u["end"] for u in utterances]
+            self.starts: list[float] = list(map(_START, utterances))
+            self.ends: list[float] = list(map(_END, utterances))
             self.has_times = self.channel == "voice" and n > 0
         except KeyError:
             self.starts = []
@@ -147,23 +155,21 @@ class Context:
         self.has_events = bool(events) and self.channel == "voice"
         joined = normalize(SEP.join(self.texts))
         self.joined = joined
-        offs = [0]
-        pos = 0
-        for part in joined.split(SEP):
-            pos += len(part) + 1
-            offs.append(pos)
+        offs = [0, *accumulate(map(_PLUS_ONE, map(len, joined.split(SEP))))]
         self.norm_starts = offs
         set_hits: dict[int, list[tuple[int, int, int, int]]] = {}
         if n:
+            get = set_hits.get
             for pid, start, end in matcher(joined):
                 u = bisect_right(offs, start) - 1
                 base = offs[u]
+                hit0 = (u, start - base, end - base)
                 for sid, local in phrase_sets[pid]:
-                    lst = set_hits.get(sid)
+                    lst = get(sid)
                     if lst is None:
-                        set_hits[sid] = [(u, start - base, end - base, local)]
+                        set_hits[sid] = [(*hit0, local)]
                     else:
-                        lst.append((u, start - base, end - base, local))
+                        lst.append((*hit0, local))
         self.set_hits = set_hits
         self._roles_idx: dict[str, list[int]] = {}
         self._timeline: Timeline | None = None
