@@ -1931,6 +1931,7 @@ def build() -> list[dict[str, Any]]:
     heldout(base, outbound)
     heldout2(base, outbound, special)
     heldout3(base)
+    heldout4(base, outbound, declined)
     return CORPUS
 
 
@@ -2672,6 +2673,102 @@ def _overlap_customer(
                 v["end"] = round(v["end"] - shift, 2)
             break
     return out
+
+
+def heldout4(base: Any, outbound: Any, declined: Any) -> None:
+    """A fifth batch: the rules batch one covered with a single wording."""
+    hao, che, yi, dx, ty, ou, sj, ns = ORGS
+    outbound(
+        "h4-outbound-c1",
+        ty,
+        "您好，我是太原高速运营指挥中心的客服，请问是赵先生吗？请问您现在方便接听电话吗？",
+        [],
+        note="seed 004's order: who is calling, the customer's name, then whether it is convenient",
+    )
+    outbound(
+        "h4-outbound-b1",
+        ty,
+        "赵先生您好，我是太原高速的，跟您说一下您反映的收费问题。",
+        ["OPEN-OUTBOUND"],
+        note="no 请问您现在是否方便",
+    )
+    declined("h4-name-noreask-b1", dx, "先生，方便告诉我您的姓名吗？", ["NAME-NO-REASK"])
+    base(
+        "h4-survey-b1",
+        ou,
+        profile="oufei",
+        started_at="2026-10-01T10:00:00+08:00",
+        greeting="节日好，欧飞，很高兴为您服务！请问有什么可以帮您？",
+        closing="感谢您的来电，祝您节日愉快，再见！",
+        breach=["CLOSE-SURVEY"],
+        only=["CLOSE-SURVEY"],
+        note="the holiday wish, but no invitation to rate the service",
+    )
+    base(
+        "h4-mistake-b1",
+        hao,
+        middle=[
+            ("agent", "另外提醒您，退货需要在收货后十五天内申请。"),
+            ("customer", "你刚才不是说十五天吗？怎么别人说是七天？"),
+            ("agent", "是七天，你听错了。"),
+        ],
+        breach=["MISTAKE-CORRECT"],
+        drop=FORBID,
+        note="the agent's own misstatement, blamed on the customer",
+    )
+    base(
+        "h4-agent-id-b1",
+        sj,
+        middle=[("customer", "你的工号告诉我一下。"), ("agent", "您放心，我们都会认真处理的。")],
+        breach=["AGENT-ID"],
+        drop=FORBID,
+        note="evades the question",
+    )
+    base("h4-thanks-c1", ns, thanks="不用客气，应该的。")
+    base(
+        "h4-suggestion-b1",
+        yi,
+        middle=[("customer", "希望你们能多安排几个护理员。"), ("agent", "这个我们没办法决定。")],
+        breach=["SUGGESTION-THANKS"],
+        drop=FORBID,
+    )
+    base(
+        "h4-cannot-answer-c1",
+        ty,
+        middle=[
+            ("customer", "明天早上太旧高速会不会封路？"),
+            ("agent", "赵先生，这个问题我暂时无法确定，核实后给您回电，请问您的电话是？"),
+            ("customer", "13935112345。"),
+            ("agent", "我帮您重复一下，您的电话是13935112345，我们核实后尽快联系您。"),
+        ],
+    )
+    base("h4-hold-ask-c1", sj, hold_ask="需要帮您查询一下，请您稍等好吗？")
+    f_breach: list[tuple[str, str, Org, str]] = [
+        ("FORBID-COMMAND", "你快点讲啦", che, "seed 000 忌语"),
+        ("FORBID-BLAME", "急什么？", ou, "seed 003 教训语: 教训 is FORBID-BLAME in QA-RULES"),
+    ]
+    for i, (rule, text, o, why) in enumerate(f_breach):
+        base(
+            f"h4-{rule.lower()}-b{i + 1}",
+            o,
+            middle=[("customer", "你们到底能不能办？"), ("agent", text)],
+            breach=[rule],
+            drop=[r for r in FORBID if r != rule] + SPECIAL,
+            note=why,
+        )
+    base(
+        "h4-trap-forbid-shirk-c1",
+        ty,
+        middle=[
+            ("customer", "我的车在市区被剐了，你们管吗？"),
+            (
+                "agent",
+                "很抱歉，这个问题不属于高速路政的范围，您可以拨打122向交警报案，我把号码再重复一遍：122。",
+            ),
+        ],
+        drop=SPECIAL,
+        note="seed 004: refer to the right department and give its number; not 推诿",
+    )
 
 
 def main() -> int:
