@@ -86,6 +86,10 @@ def test_dialect(book: Playbook) -> None:
     assert s.step == 2 and "找一个可以讲普通话的人" in s.script
 
 
+def test_hesitation_is_not_dialect(book: Playbook) -> None:
+    assert scenarios([A(GREET), C("唔，我想问一下订单的事。")], book) == []
+
+
 def test_abuse_counts_warnings(book: Playbook) -> None:
     utts = [A(GREET), C("你们这帮骗子，他妈的什么破公司！")]
     s = top(utts, book)
