@@ -195,9 +195,13 @@ def admin_create_user(
 # Each other capability keeps its commands in its own package (`<package>/commands.py`,
 # with `register(app)`) and adds one line to `_register`.
 def _register() -> None:
-    from kefu.telephony.commands import register as _telephony
+    from kefu.assist import commands as assist_commands
+    from kefu.qa import commands as qa_commands
+    from kefu.telephony import commands as telephony_commands
 
-    _telephony(app)
+    qa_commands.register(app)
+    assist_commands.register(app)
+    telephony_commands.register(app)
 
 
 _register()
