@@ -151,3 +151,50 @@ def test_mixer_modes_by_tone(mode: MixMode) -> None:
     for party, expected in EXPECT[mode].items():
         present = {int(f) for f in TONES.values() if has_tone(heard[party], f)}
         assert present == expected, (mode, party)
+
+
+def test_number_prompts_read_the_mandarin_way() -> None:
+    from kefu.telephony.prompts import number_names, position_names, wait_names
+
+    def say(n: int) -> str:
+        m = {f"digit_{i}": "零一二三四五六七八九"[i] for i in range(10)}
+        m |= {"ten": "十", "hundred": "百"}
+        return "".join(m[x] for x in number_names(n))
+
+    assert [say(n) for n in (0, 7, 10, 12, 20, 23, 100, 105, 110, 999)] == [
+        "零",
+        "七",
+        "十",
+        "十二",
+        "二十",
+        "二十三",
+        "一百",
+        "一百零五",
+        "一百一十",
+        "九百九十九",
+    ]
+    assert position_names(3) == ["queue_ahead", "digit_3", "queue_unit"]
+    assert wait_names(45) == ["wait_estimate", "digit_4", "ten", "digit_5", "seconds"]
+    assert wait_names(125) == ["wait_estimate", "digit_3", "minutes"]
+
+
+def test_every_default_prompt_exists_and_speaks() -> None:
+    from kefu.telephony.prompts import PROMPT_DIR, announcement, load_prompt, prompt_texts
+
+    for name in prompt_texts():
+        with wave.open(str(PROMPT_DIR / f"{name}.wav")) as w:
+            assert (w.getframerate(), w.getnchannels(), w.getsampwidth()) == (8000, 1, 2)
+        pcm = load_prompt(name)
+        assert len(pcm) > 0.15 * RATE and np.abs(pcm).max() > 1000, name
+    parts = ["queue_ahead", "digit_3", "queue_unit"]
+    total = sum(len(load_prompt(n)) for n in parts) + 2 * 320
+    assert len(announcement(parts)) == total
+
+
+def test_hold_music_is_the_known_notes() -> None:
+    from kefu.telephony.prompts import MOH_NOTES, load_prompt
+
+    moh = load_prompt("hold_music")
+    assert any(
+        has_tone(moh[i : i + 3200], MOH_NOTES[0], min_ratio=0.3) for i in range(0, 6400, 800)
+    )
