@@ -1,0 +1,107 @@
+"""A minimal call router behind the switch port, until the contact-center core plugs in.
+
+Dialed number -> a configured list of extensions; the first registered one rings (then the
+next, if it is busy or does not answer). The customer is answered at once and hears the
+welcome prompt while the agent's phone rings; when the agent answers, the two are bridged
+and the call is recorded. A dialed number that is itself a registered extension rings that
+extension (agents calling each other). When nobody can take the call the caller hears
+"busy"/"no answer" and is hung up. When the agent hangs up, the customer is hung up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kefu.telephony.port import (
+    CallArrived,
+    CallEnded,
+    HangupBy,
+    LegAnswered,
+    LegEnded,
+    PlaybackDone,
+    SwitchEvent,
+)
+from kefu.telephony.sip.b2bua import SipSwitch, SwitchError
+
+
+@dataclass
+class _Route:
+    customer_leg: str
+    candidates: list[str]
+    agent_leg: str | None = None
+    agent_up: bool = False
+    closing: bool = False
+    last_status: int = 0
+
+
+@dataclass
+class Router:
+    """Routes calls on `switch` by `routes` (dialed number -> extensions)."""
+
+    switch: SipSwitch
+    routes: dict[str, list[str]]
+    recordings: Path | None = None
+    welcome: str | None = "welcome"
+    ring_timeout: float = 20.0
+    events: list[SwitchEvent] = field(default_factory=list)
+    _calls: dict[str, _Route] = field(default_factory=dict)
+
+    def __call__(self, event: SwitchEvent) -> None:
+        """The switch's event sink."""
+        self.events.append(event)
+        if isinstance(event, CallArrived):
+            self._arrived(event)
+        elif isinstance(event, LegAnswered):
+            self._answered(event)
+        elif isinstance(event, LegEnded):
+            self._ended(event)
+        elif isinstance(event, PlaybackDone):
+            r = self._calls.get(event.call_id)
+            if r is not None and r.closing and event.leg_id == r.customer_leg:
+                self.switch.hangup_call(event.call_id)
+        elif isinstance(event, CallEnded):
+            self._calls.pop(event.call_id, None)
+
+    def _arrived(self, ev: CallArrived) -> None:
+        cands = list(self.routes.get(ev.dialed, []))
+        if not cands and self.switch.registrar.lookup(ev.dialed) is not None:
+            cands = [ev.dialed]
+        r = _Route(ev.leg_id, cands)
+        self._calls[ev.call_id] = r
+        self.switch.answer(ev.call_id)
+        if self.welcome:
+            self.switch.play(ev.leg_id, [self.welcome], interruptible=False)
+        self._ring_next(ev.call_id, r)
+
+    def _ring_next(self, call_id: str, r: _Route) -> None:
+        while r.candidates:
+            ext = r.candidates.pop(0)
+            try:
+                r.agent_leg = self.switch.ring(call_id, ext, timeout=self.ring_timeout)
+                return
+            except SwitchError:
+                continue
+        r.agent_leg = None
+        r.closing = True
+        prompt = "extension_busy" if r.last_status in (0, 486) else "extension_no_answer"
+        self.switch.play(r.customer_leg, [prompt, "goodbye"], interruptible=False)
+
+    def _answered(self, ev: LegAnswered) -> None:
+        r = self._calls.get(ev.call_id)
+        if r is None or ev.leg_id != r.agent_leg:
+            return
+        r.agent_up = True
+        self.switch.bridge(ev.call_id, ev.leg_id)
+        if self.recordings is not None:
+            self.switch.record(ev.call_id, self.recordings / f"{ev.call_id}.wav")
+
+    def _ended(self, ev: LegEnded) -> None:
+        r = self._calls.get(ev.call_id)
+        if r is None or ev.leg_id != r.agent_leg or ev.by is HangupBy.PEER_LEG:
+            return
+        if r.agent_up:
+            self.switch.hangup_call(ev.call_id)
+        elif not r.closing:
+            r.last_status = ev.status
+            self._ring_next(ev.call_id, r)

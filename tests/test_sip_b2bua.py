@@ -1,0 +1,201 @@
+"""The B2BUA with real SIP/RTP peers on loopback: our softphones as customer and agent."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+
+from kefu.audio.recorder import LEFT
+from kefu.audio.tones import has_tone
+from kefu.audio.wavfile import read_stereo
+from kefu.telephony.port import CallEnded, Dtmf, HangupBy, HoldChanged, LegRole
+from kefu.telephony.prompts import MOH_NOTES
+from kefu.telephony.router import Router
+from kefu.telephony.sip.auth import MemoryCredentials
+from kefu.telephony.sip.b2bua import SipSwitch, SwitchConfig, free_port
+from kefu.telephony.sip.cdr import CallRecord, Disposition
+from kefu.telephony.sip.softphone import Softphone
+
+pytestmark = [pytest.mark.timeout(30), pytest.mark.anyio]
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+CUSTOMER_HZ, AGENT_HZ = 440.0, 1000.0
+
+
+class Rig:
+    """A switch with a router, a registered agent phone and a customer phone."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.tmp = tmp
+        self.cdrs: list[CallRecord] = []
+        creds = MemoryCredentials()
+        for ext in ("8001", "8002", "9000"):
+            creds.set_password(ext, "kefu", f"pw{ext}")
+        self.config = SwitchConfig(port=free_port(), rtp_timeout=3.0)
+        self.switch = SipSwitch(self.config, cdr_sink=self.cdrs.append, credentials=creds)
+        self.router = Router(self.switch, {"4001": ["8001", "8002"]}, recordings=tmp, welcome=None)
+        self.switch.sink = self.router
+        self.addr = (self.config.host, self.config.port)
+        self.phones: list[Softphone] = []
+
+    async def phone(self, ext: str, **kw: object) -> Softphone:
+        p = Softphone(ext, f"pw{ext}", self.addr, **kw)  # type: ignore[arg-type]
+        await p.start(register=kw.get("send_audio", True) is not None)
+        self.phones.append(p)
+        return p
+
+    async def wait_for(self, pred: Callable[[], bool], timeout: float = 5.0) -> None:
+        async with asyncio.timeout(timeout):
+            while not pred():
+                await asyncio.sleep(0.02)
+
+
+@pytest.fixture
+async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
+    r = Rig(tmp_path)
+    await r.switch.start()
+    yield r
+    for p in r.phones:
+        await p.stop()
+    await r.switch.stop()
+
+
+async def test_call_reaches_agent_records_stereo_and_cdr_says_who_hung_up(rig: Rig) -> None:
+    agent = await rig.phone("8001", tone_hz=AGENT_HZ)
+    customer = await rig.phone("9000", tone_hz=CUSTOMER_HZ)
+    await customer.dial("4001", rig.addr)
+    await asyncio.wait_for(agent.answered.wait(), 5)
+    await asyncio.sleep(2.0)
+    customer.hangup()
+    await rig.wait_for(lambda: bool(rig.cdrs))
+    await rig.wait_for(lambda: agent.bye_received)
+    # each side heard the other's tone, and only that
+    assert has_tone(agent.heard.between(), CUSTOMER_HZ)
+    assert not has_tone(agent.heard.between(), AGENT_HZ)
+    assert has_tone(customer.heard.between(), AGENT_HZ)
+    cdr = rig.cdrs[0]
+    assert (cdr.caller, cdr.dialed) == ("9000", "4001")
+    assert cdr.disposition is Disposition.ANSWERED
+    assert (cdr.hangup_by, cdr.hangup_role) == (HangupBy.REMOTE, LegRole.CUSTOMER)
+    assert [lg.role for lg in cdr.legs] == [LegRole.CUSTOMER, LegRole.AGENT]
+    assert cdr.legs[1].hangup_by is HangupBy.PEER_LEG and cdr.legs[1].peer == "8001"
+    assert cdr.answered_at is not None and cdr.ended_at is not None
+    # the recording: stereo, about as long as the call, customer left, agent right
+    assert cdr.recording is not None
+    left, right, rate = read_stereo(cdr.recording)
+    assert rate == 8000 and 1.5 < len(left) / rate < 3.0
+    assert has_tone(left, CUSTOMER_HZ) and not has_tone(left, AGENT_HZ)
+    assert has_tone(right, AGENT_HZ) and not has_tone(right, CUSTOMER_HZ)
+    assert LEFT == 0
+
+
+async def test_agent_hangup_is_recorded_as_agent(rig: Rig) -> None:
+    agent = await rig.phone("8001", tone_hz=AGENT_HZ)
+    customer = await rig.phone("9000", tone_hz=CUSTOMER_HZ)
+    await customer.dial("4001", rig.addr)
+    await asyncio.wait_for(agent.answered.wait(), 5)
+    await asyncio.sleep(0.3)
+    agent.hangup()
+    await rig.wait_for(lambda: bool(rig.cdrs))
+    await rig.wait_for(lambda: customer.bye_received)
+    cdr = rig.cdrs[0]
+    assert (cdr.hangup_by, cdr.hangup_role) == (HangupBy.REMOTE, LegRole.AGENT)
+
+
+async def test_busy_first_agent_rolls_to_second_and_transcodes(rig: Rig) -> None:
+    await rig.phone("8001", busy=True)
+    alaw_agent = await rig.phone("8002", tone_hz=AGENT_HZ, codecs=(8,))
+    customer = await rig.phone("9000", tone_hz=CUSTOMER_HZ, codecs=(0,))
+    await customer.dial("4001", rig.addr)
+    await asyncio.wait_for(alaw_agent.answered.wait(), 5)
+    assert alaw_agent.codec == 8 and customer.codec == 0
+    await asyncio.sleep(1.0)
+    assert has_tone(alaw_agent.heard.between(), CUSTOMER_HZ)
+    assert has_tone(customer.heard.between(), AGENT_HZ)
+    customer.hangup()
+    await rig.wait_for(lambda: bool(rig.cdrs))
+    legs = rig.cdrs[0].legs
+    assert [(lg.peer, lg.disposition) for lg in legs[1:]] == [
+        ("8001", Disposition.BUSY),
+        ("8002", Disposition.ANSWERED),
+    ]
+    assert legs[2].codec == "PCMA" and legs[0].codec == "PCMU"
+
+
+async def test_dtmf_rfc4733_and_info_arrive_as_events(rig: Rig) -> None:
+    agent = await rig.phone("8001", tone_hz=AGENT_HZ)
+    customer = await rig.phone("9000", tone_hz=CUSTOMER_HZ)
+    await customer.dial("4001", rig.addr)
+    await asyncio.wait_for(agent.answered.wait(), 5)
+    for d in "12#":
+        customer.send_rfc4733(d)
+        await asyncio.sleep(0.05)
+    customer.send_info_dtmf("7")
+    agent.send_info_dtmf("*")
+    await rig.wait_for(lambda: len([e for e in rig.router.events if isinstance(e, Dtmf)]) >= 5)
+    got = [(e.digit, e.via) for e in rig.router.events if isinstance(e, Dtmf)]
+    assert got == [
+        ("1", "rfc4733"),
+        ("2", "rfc4733"),
+        ("#", "rfc4733"),
+        ("7", "info"),
+        ("*", "info"),
+    ]
+    customer.hangup()
+    await rig.wait_for(lambda: bool(rig.cdrs))
+    assert rig.cdrs[0].dtmf == ["1", "2", "#", "7", "*"]
+
+
+async def test_agent_hold_plays_music_to_customer_then_resumes(rig: Rig) -> None:
+    agent = await rig.phone("8001", tone_hz=AGENT_HZ)
+    customer = await rig.phone("9000", tone_hz=CUSTOMER_HZ)
+    await customer.dial("4001", rig.addr)
+    await asyncio.wait_for(agent.answered.wait(), 5)
+    await asyncio.sleep(0.8)
+    loop = asyncio.get_running_loop()
+    agent.reinvite("sendonly")
+    await rig.wait_for(
+        lambda: any(isinstance(e, HoldChanged) and e.held for e in rig.router.events)
+    )
+    t_hold = loop.time()
+    await asyncio.sleep(2.0)
+    agent.reinvite("sendrecv")
+    await rig.wait_for(
+        lambda: any(isinstance(e, HoldChanged) and not e.held for e in rig.router.events)
+    )
+    t_resume = loop.time()
+    await asyncio.sleep(0.8)
+    held = customer.heard.between(t_hold + 0.2, t_resume)
+    after = customer.heard.between(t_resume + 0.2)
+    assert any(has_tone(held, f) for f in MOH_NOTES) and not has_tone(held, AGENT_HZ)
+    assert has_tone(after, AGENT_HZ)
+    customer.hangup()
+    await rig.wait_for(lambda: any(isinstance(e, CallEnded) for e in rig.router.events))
+
+
+async def test_dead_call_ends_on_rtp_timeout(rig: Rig) -> None:
+    agent = await rig.phone("8001", tone_hz=AGENT_HZ)
+    customer = await rig.phone("9000", send_audio=False)
+    await customer.dial("4001", rig.addr)
+    await asyncio.wait_for(agent.answered.wait(), 5)
+    await rig.wait_for(lambda: bool(rig.cdrs), timeout=8)
+    cdr = rig.cdrs[0]
+    assert (cdr.hangup_by, cdr.hangup_role) == (HangupBy.TIMEOUT, LegRole.CUSTOMER)
+    await rig.wait_for(lambda: agent.bye_received and customer.bye_received)
+
+
+async def test_unknown_number_with_nobody_registered_hears_busy_and_is_hung_up(rig: Rig) -> None:
+    customer = await rig.phone("9000", tone_hz=CUSTOMER_HZ)
+    await customer.dial("4001", rig.addr)
+    await rig.wait_for(lambda: customer.bye_received, timeout=15)
+    assert len(customer.heard.between()) > 8000  # the busy and goodbye prompts
+    await rig.wait_for(lambda: bool(rig.cdrs))
+    assert rig.cdrs[0].disposition is Disposition.NO_ANSWER
