@@ -25,6 +25,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from aiortp import DtmfEvent
 from aiosipua import (
     IncomingCall,
     OutgoingCall,
@@ -716,10 +717,11 @@ class SipSwitch:
             return
         call = leg.call
         if pt == leg.dtmf_pt:
-            if len(payload) >= 4 and payload[1] & 0x80 and ts != leg.last_dtmf_ts:
-                leg.last_dtmf_ts = ts
-                if payload[0] < 16:
-                    self._dtmf(leg, "0123456789*#ABCD"[payload[0]], "rfc4733")
+            if len(payload) >= 4 and ts != leg.last_dtmf_ts:
+                ev = DtmfEvent.parse(payload)
+                if ev.end and ev.event < 16:  # one event per RTP timestamp (RFC 4733 2.5)
+                    leg.last_dtmf_ts = ts
+                    self._dtmf(leg, ev.digit, "rfc4733")
             return
         if pt not in DECODERS or not leg.answered:
             return

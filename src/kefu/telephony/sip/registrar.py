@@ -112,7 +112,7 @@ class Registrar:
             except Exception:
                 return self._reply(request, 400, "Bad Contact")
             was = self.lookup(ext, now)
-            self.bindings[ext] = Binding(ext, uri, addr, now + expires)
+            self.bindings[ext] = Binding(ext, uri, _target(uri, addr), now + expires)
             if self.on_change and (was is None or was.contact != uri):
                 self.on_change(ext, True, uri)
         resp = self._reply(request, 200, "OK")
@@ -126,3 +126,28 @@ class Registrar:
         resp = SipResponse(status_code=code, reason_phrase=reason)
         _copy_basics(request, resp, "reg")
         return resp
+
+
+def _target(contact: str, source: tuple[str, int]) -> tuple[str, int]:
+    """Where to send requests for a binding: the Contact's host:port, else the REGISTER's source.
+
+    A private-looking Contact host behind a different source IP means NAT: use the source.
+    """
+    try:
+        uri = parse_uri(contact)
+    except Exception:
+        return source
+    host, port = uri.host, uri.port or 5060
+    if not host or (host != source[0] and _is_public(source[0]) and not _is_public(host)):
+        return source  # the phone is behind NAT: its Contact is unreachable
+    return (host, int(port))
+
+
+def _is_public(ip: str) -> bool:
+    import ipaddress
+
+    try:
+        a = ipaddress.ip_address(ip)
+    except ValueError:
+        return True  # a name: trust it
+    return not (a.is_private or a.is_loopback)

@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
+from aiortp import DtmfEvent
 from aiosipua import (
     IncomingCall,
     OutgoingCall,
@@ -246,10 +247,9 @@ class Softphone:
         assert self.ep is not None and self.dtmf_pt is not None
         code = "0123456789*#ABCD".index(digit)
         ts = self.ep.ts
-        for i, (end, dur) in enumerate(
-            [(False, 160), (False, 320), (True, 800), (True, 800), (True, 800)]
-        ):
-            payload = bytes([code, (0x80 if end else 0) | 10]) + dur.to_bytes(2, "big")
+        steps = [(False, 160), (False, 320), (True, 800), (True, 800), (True, 800)]
+        for i, (end, dur) in enumerate(steps):
+            payload = DtmfEvent(event=code, end=end, volume=10, duration=dur).serialize()
             self.ep._emit(self.dtmf_pt, ts, i == 0, payload)
 
     def reinvite(self, direction: str) -> None:
