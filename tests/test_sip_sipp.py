@@ -7,20 +7,19 @@ tone with RFC 4733 DTMF for the customer, a 1000 Hz tone for the agent.
 from __future__ import annotations
 
 import asyncio
-import struct
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from kefu.audio.g711 import ulaw_encode
-from kefu.audio.tones import has_tone, sine
+from kefu.audio.tones import has_tone
 from kefu.audio.wavfile import read_stereo
 from kefu.telephony.port import Dtmf, HangupBy, LegRole
 from kefu.telephony.router import Router
 from kefu.telephony.sip.auth import MemoryCredentials
 from kefu.telephony.sip.b2bua import SipSwitch, SwitchConfig, free_port
 from kefu.telephony.sip.cdr import CallRecord, Disposition
+from kefu.telephony.sip.pcap import write_rtp_pcap
 from kefu.telephony.sip.softphone import Softphone
 
 pytestmark = [pytest.mark.timeout(60), pytest.mark.anyio]
@@ -30,53 +29,6 @@ SIPP_DIR = Path(__file__).parent / "sipp"
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
-
-
-def write_rtp_pcap(
-    path: Path, tone_hz: float, seconds: float, dtmf: tuple[tuple[float, str], ...] = ()
-) -> None:
-    """A pcap of 20 ms μ-law RTP packets of a tone, with RFC 4733 events at given times."""
-    pcm = sine(tone_hz, seconds)
-    packets: list[tuple[float, bytes]] = []
-    seq, ssrc = 1, 0x4B454655
-    for i in range(len(pcm) // 160):
-        hdr = struct.pack("!BBHII", 0x80, 0, seq, i * 160, ssrc)
-        packets.append((i * 0.02, hdr + ulaw_encode(pcm[i * 160 : (i + 1) * 160])))
-        seq += 1
-    for at, digit in dtmf:
-        code = "0123456789*#".index(digit)
-        ts = int(at * 8000)
-        for k, (end, dur) in enumerate(
-            [(0, 160), (0, 320), (0, 480), (1, 640), (1, 640), (1, 640)]
-        ):
-            payload = struct.pack("!BBH", code, (0x80 if end else 0) | 10, dur)
-            hdr = struct.pack("!BBHII", 0x80, 101 | (0x80 if k == 0 else 0), 0, ts, ssrc)
-            packets.append((at + 0.02 * min(k, 3) + 0.001 * k, hdr + payload))
-    packets.sort(key=lambda p: p[0])
-    out = bytearray(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
-    for n, (t, rtp) in enumerate(packets):
-        rtp = rtp[:2] + struct.pack("!H", n + 1) + rtp[4:]  # monotonic sequence numbers
-        udp = struct.pack("!HHHH", 40000, 40000, 8 + len(rtp), 0) + rtp
-        ip = (
-            struct.pack(
-                "!BBHHHBBH4s4s",
-                0x45,
-                0,
-                20 + len(udp),
-                0,
-                0,
-                64,
-                17,
-                0,
-                bytes([127, 0, 0, 1]),
-                bytes([127, 0, 0, 1]),
-            )
-            + udp
-        )
-        frame = b"\x00" * 12 + b"\x08\x00" + ip
-        out += struct.pack("<IIII", int(t), int(round((t % 1) * 1e6)), len(frame), len(frame))
-        out += frame
-    path.write_bytes(bytes(out))
 
 
 async def run_sipp(*args: str, timeout: float = 30) -> tuple[int, str]:
