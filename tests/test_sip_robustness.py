@@ -56,7 +56,8 @@ SEEDS = [
         b"INVITE sip:4001@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5999;branch=z9hG4bKx\r\n"
         b"From: <sip:a@b>;tag=1\r\nTo: <sip:4001@127.0.0.1>\r\nCall-ID: fz\r\nCSeq: 1 INVITE\r\n"
         b"Contact: <sip:a@127.0.0.1:5999>\r\nMax-Forwards: 70\r\nContent-Type: application/sdp\r\n"
-        b"Content-Length: 120\r\n\r\nv=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\n"
+        b"Content-Length: 120\r\n\r\nv=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\n"
+        b"c=IN IP4 127.0.0.1\r\n"
         b"t=0 0\r\nm=audio 4000 RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\n"
     ),
     (
@@ -229,3 +230,24 @@ async def test_rtp_from_an_unexpected_source_is_ignored() -> None:
         peer.close()
         intruder.close()
     assert got == [b"\xff" * 160] and ep.ignored == 3
+
+
+async def test_request_missing_headers_gets_400(
+    switch: tuple[SipSwitch, list[SwitchEvent]],
+) -> None:
+    sw, _ = switch
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    s.setblocking(False)
+    me = s.getsockname()[1]
+    msg = (
+        f"OPTIONS sip:kefu@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{me};branch=z9hG4bKm"
+        "\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:kefu@127.0.0.1>\r\nCSeq: 1 OPTIONS\r\n"
+        "Content-Length: 0\r\n\r\n"
+    ).encode()  # no Call-ID
+    try:
+        s.sendto(msg, ("127.0.0.1", sw.config.port))
+        reply = await asyncio.wait_for(asyncio.get_running_loop().sock_recv(s, 65535), 2)
+    finally:
+        s.close()
+    assert reply.startswith(b"SIP/2.0 400")

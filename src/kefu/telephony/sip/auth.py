@@ -63,7 +63,7 @@ class DigestAuthenticator:
         """Whether we issued this nonce and it has not expired."""
         ts, _, mac = nonce.partition(".")
         want = hmac.new(self.secret, ts.encode(), hashlib.sha256).hexdigest()[:24]
-        if not hmac.compare_digest(mac, want):
+        if not hmac.compare_digest(mac.encode(errors="replace"), want.encode()):
             return False
         try:
             age = (now or time.time()) - float(ts)
@@ -104,4 +104,4 @@ class DigestAuthenticator:
         else:
             return None
         want = hashlib.md5(data.encode()).hexdigest()
-        return user if hmac.compare_digest(want, resp.lower()) else None
+        return user if hmac.compare_digest(want.encode(), resp.lower().encode()) else None

@@ -171,8 +171,11 @@ class _Uas(SipUAS):
                 self.switch._on_response(msg, addr)
             super()._on_message(msg, addr)
         except Exception:
-            # a malformed message must never take the switch down
-            log.warning("dropped a SIP message from %s that broke a handler", addr, exc_info=True)
+            # a malformed message must never take the switch down: answer 400 if we can
+            log.warning("bad SIP message from %s", addr, exc_info=True)
+            if isinstance(msg, SipRequest) and msg.method.upper() != "ACK":
+                with contextlib.suppress(Exception):
+                    self._send_error(msg, 400, "Bad Request")
 
     def send_error(
         self, request: SipRequest, code: int, reason: str, headers: dict[str, str] | None = None
