@@ -8,10 +8,18 @@ from pathlib import Path
 
 import pytest
 
+from kefu.audio.mixer import MixMode
 from kefu.audio.recorder import LEFT
 from kefu.audio.tones import has_tone
 from kefu.audio.wavfile import read_stereo
-from kefu.telephony.port import CallEnded, Dtmf, HangupBy, HoldChanged, LegRole
+from kefu.telephony.port import (
+    CallEnded,
+    Dtmf,
+    HangupBy,
+    HoldChanged,
+    LegRole,
+    SupervisionChanged,
+)
 from kefu.telephony.prompts import MOH_NOTES
 from kefu.telephony.router import Router
 from kefu.telephony.sip.auth import MemoryCredentials
@@ -199,3 +207,48 @@ async def test_unknown_number_with_nobody_registered_hears_busy_and_is_hung_up(r
     assert len(customer.heard.between()) > 8000  # the busy and goodbye prompts
     await rig.wait_for(lambda: bool(rig.cdrs))
     assert rig.cdrs[0].disposition is Disposition.NO_ANSWER
+
+
+SUP_HZ = 1600.0
+HEARS = {  # mode -> (customer, agent, supervisor) hear these tones
+    MixMode.LISTEN: ({AGENT_HZ}, {CUSTOMER_HZ}, {CUSTOMER_HZ, AGENT_HZ}),
+    MixMode.WHISPER: ({AGENT_HZ}, {CUSTOMER_HZ, SUP_HZ}, {CUSTOMER_HZ, AGENT_HZ}),
+    MixMode.BARGE: ({AGENT_HZ, SUP_HZ}, {CUSTOMER_HZ, SUP_HZ}, {CUSTOMER_HZ, AGENT_HZ}),
+    MixMode.INTERCEPT: ({SUP_HZ}, set(), {CUSTOMER_HZ}),
+}
+
+
+def tones_in(pcm: object) -> set[float]:
+    return {f for f in (CUSTOMER_HZ, AGENT_HZ, SUP_HZ) if has_tone(pcm, f)}  # type: ignore[arg-type]
+
+
+async def test_supervisor_listen_whisper_barge_intercept_on_live_legs(rig: Rig) -> None:
+    agent = await rig.phone("8001", tone_hz=AGENT_HZ)
+    sup = await rig.phone("8002", tone_hz=SUP_HZ)
+    customer = await rig.phone("9000", tone_hz=CUSTOMER_HZ)
+    rig.router.routes["4001"] = ["8001"]
+    await customer.dial("4001", rig.addr)
+    await asyncio.wait_for(agent.answered.wait(), 5)
+    call_id = next(iter(rig.switch.calls))
+    sup_leg = rig.switch.ring(call_id, "8002", role=LegRole.SUPERVISOR)
+    await asyncio.wait_for(sup.answered.wait(), 5)
+    await rig.wait_for(lambda: rig.switch.legs[sup_leg].answered)
+    loop = asyncio.get_running_loop()
+    for mode, (c_hears, a_hears, s_hears) in HEARS.items():
+        rig.switch.supervise(call_id, sup_leg, mode)
+        t0 = loop.time() + 0.3
+        await asyncio.sleep(1.3)
+        t1 = loop.time()
+        assert tones_in(customer.heard.between(t0, t1)) == c_hears, mode
+        assert tones_in(sup.heard.between(t0, t1)) == s_hears, mode
+        if mode is MixMode.INTERCEPT:
+            assert agent.bye_received  # the agent was dropped
+        else:
+            assert tones_in(agent.heard.between(t0, t1)) == a_hears, mode
+    modes = [e.mode for e in rig.router.events if isinstance(e, SupervisionChanged)]
+    assert modes == list(HEARS)
+    customer.hangup()
+    await rig.wait_for(lambda: bool(rig.cdrs))
+    cdr = rig.cdrs[0]
+    assert [lg.role for lg in cdr.legs] == [LegRole.CUSTOMER, LegRole.AGENT, LegRole.SUPERVISOR]
+    assert cdr.legs[1].hangup_by is HangupBy.SWITCH

@@ -123,6 +123,16 @@ class RegistrationChanged:
 
 
 @dataclass(frozen=True, slots=True)
+class SupervisionChanged:
+    """A supervisor leg's mix mode changed (for the audit log of supervisor actions)."""
+
+    call_id: str
+    leg_id: str
+    mode: MixMode
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
 class CallEnded:
     """Every leg of a call is gone; the CDR is complete."""
 
@@ -139,6 +149,7 @@ SwitchEvent = (
     | PlaybackDone
     | HoldChanged
     | RegistrationChanged
+    | SupervisionChanged
     | CallEnded
 )
 EventSink = Callable[[SwitchEvent], None]

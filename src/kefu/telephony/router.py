@@ -5,7 +5,8 @@ next, if it is busy or does not answer). The customer is answered at once and he
 welcome prompt while the agent's phone rings; when the agent answers, the two are bridged
 and the call is recorded. A dialed number that is itself a registered extension rings that
 extension (agents calling each other). When nobody can take the call the caller hears
-"busy"/"no answer" and is hung up. When the agent hangs up, the customer is hung up.
+"busy"/"no answer" and is hung up. When the agent hangs up, the customer is hung up
+(not when the switch dropped the agent on command, as in a supervisor's intercept).
 """
 
 from __future__ import annotations
@@ -101,7 +102,8 @@ class Router:
         if r is None or ev.leg_id != r.agent_leg or ev.by is HangupBy.PEER_LEG:
             return
         if r.agent_up:
-            self.switch.hangup_call(ev.call_id)
+            if ev.by is not HangupBy.SWITCH:  # dropped on command (intercept): the call goes on
+                self.switch.hangup_call(ev.call_id)
         elif not r.closing:
             r.last_status = ev.status
             self._ring_next(ev.call_id, r)

@@ -56,6 +56,7 @@ from kefu.telephony.port import (
     LegRole,
     PlaybackDone,
     RegistrationChanged,
+    SupervisionChanged,
     SwitchEvent,
 )
 from kefu.telephony.prompts import PROMPT_DIR, load_prompt
@@ -523,8 +524,14 @@ class SipSwitch:
         """Mix a supervisor leg into the call (listen, whisper, barge, intercept, normal)."""
         call = self._call(call_id)
         leg = self._leg(leg_id)
+        if leg.role is not LegRole.SUPERVISOR or not leg.answered or leg.call is not call:
+            raise SwitchError(f"{leg_id}: not an answered supervisor leg of {call_id}")
         call.supervisor = leg if mode is not MixMode.NORMAL else None
         call.mode = mode
+        for lg in (call.customer, call.bridged, leg):
+            if lg is not None:
+                lg.mix_in.clear()
+        self._emit(SupervisionChanged(call_id, leg_id, mode, time.time()))
         if mode is MixMode.INTERCEPT and call.bridged is not None:
             agent = call.bridged
             call.bridged = None
