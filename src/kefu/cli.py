@@ -58,7 +58,9 @@ def _root(
 # commands in its own package (`<package>/commands.py`, with `register(app)`) and adds one
 # line to `_register`.
 def _register() -> None:
-    pass
+    from kefu.telephony import commands as telephony_commands
+
+    telephony_commands.register(app)
 
 
 _register()
