@@ -1,7 +1,7 @@
 """A minimal call router behind the switch port, until the contact-center core plugs in.
 
-Dialed number -> a configured list of extensions; the first registered one rings (then the
-next, if it is busy or does not answer). The customer is answered at once and hears the
+Dialed number -> a configured list of extensions; the first registered one that is not
+already ringing or talking rings (then the next, if it is busy or does not answer). The customer is answered at once and hears the
 welcome prompt while the agent's phone rings; when the agent answers, the two are bridged
 and the call is recorded. A dialed number that is itself a registered extension rings that
 extension (agents calling each other). When nobody can take the call the caller hears
@@ -46,11 +46,14 @@ class Router:
     welcome: str | None = "welcome"
     ring_timeout: float = 20.0
     events: list[SwitchEvent] = field(default_factory=list)
+    keep_events: bool = True
     _calls: dict[str, _Route] = field(default_factory=dict)
+    _busy: dict[str, str] = field(default_factory=dict)  # leg id -> extension ringing/talking
 
     def __call__(self, event: SwitchEvent) -> None:
         """The switch's event sink."""
-        self.events.append(event)
+        if self.keep_events:
+            self.events.append(event)
         if isinstance(event, CallArrived):
             self._arrived(event)
         elif isinstance(event, LegAnswered):
@@ -76,10 +79,14 @@ class Router:
         self._ring_next(ev.call_id, r)
 
     def _ring_next(self, call_id: str, r: _Route) -> None:
+        busy = set(self._busy.values())
         while r.candidates:
             ext = r.candidates.pop(0)
+            if ext in busy:  # already ringing or talking for another call
+                continue
             try:
                 r.agent_leg = self.switch.ring(call_id, ext, timeout=self.ring_timeout)
+                self._busy[r.agent_leg] = ext
                 return
             except SwitchError:
                 continue
@@ -98,6 +105,7 @@ class Router:
             self.switch.record(ev.call_id, self.recordings / f"{ev.call_id}.wav")
 
     def _ended(self, ev: LegEnded) -> None:
+        self._busy.pop(ev.leg_id, None)
         r = self._calls.get(ev.call_id)
         if r is None or ev.leg_id != r.agent_leg or ev.by is HangupBy.PEER_LEG:
             return
