@@ -252,3 +252,51 @@ async def test_supervisor_listen_whisper_barge_intercept_on_live_legs(rig: Rig) 
     cdr = rig.cdrs[0]
     assert [lg.role for lg in cdr.legs] == [LegRole.CUSTOMER, LegRole.AGENT, LegRole.SUPERVISOR]
     assert cdr.legs[1].hangup_by is HangupBy.SWITCH
+
+
+async def test_transfer_to_another_agent_then_force_hangup(rig: Rig) -> None:
+    first = await rig.phone("8001", tone_hz=AGENT_HZ)
+    second = await rig.phone("8002", tone_hz=SUP_HZ)
+    customer = await rig.phone("9000", tone_hz=CUSTOMER_HZ)
+    rig.router.routes["4001"] = ["8001"]
+    await customer.dial("4001", rig.addr)
+    await asyncio.wait_for(first.answered.wait(), 5)
+    call_id = next(iter(rig.switch.calls))
+    first_leg = rig.switch.calls[call_id].bridged
+    assert first_leg is not None
+    new_leg = rig.switch.ring(call_id, "8002")  # consult: the customer still talks to 8001
+    await asyncio.wait_for(second.answered.wait(), 5)
+    await rig.wait_for(lambda: rig.switch.legs[new_leg].answered)
+    rig.switch.bridge(call_id, new_leg)
+    rig.switch.hangup(first_leg.leg_id)  # the first agent leaves: the call goes on
+    await rig.wait_for(lambda: first.bye_received)
+    t0 = asyncio.get_running_loop().time() + 0.3
+    await asyncio.sleep(1.0)
+    assert tones_in(customer.heard.between(t0)) == {SUP_HZ}
+    assert CUSTOMER_HZ in tones_in(second.heard.between(t0))
+    rig.switch.hangup_call(call_id)  # force hang-up (强制挂机)
+    await rig.wait_for(lambda: bool(rig.cdrs))
+    await rig.wait_for(lambda: customer.bye_received and second.bye_received)
+    cdr = rig.cdrs[0]
+    assert [lg.peer for lg in cdr.legs] == ["9000", "8001", "8002"]
+    assert (cdr.hangup_by, cdr.hangup_role) == (HangupBy.SWITCH, LegRole.AGENT)
+    assert cdr.legs[0].hangup_by is HangupBy.SWITCH
+
+
+async def test_agents_call_each_other_and_busy_extension_sends_a_message(rig: Rig) -> None:
+    callee = await rig.phone("8002", tone_hz=AGENT_HZ)
+    caller = await rig.phone("8001", tone_hz=CUSTOMER_HZ)
+    await caller.dial("8002", rig.addr)
+    await asyncio.wait_for(callee.answered.wait(), 5)
+    await asyncio.sleep(0.5)
+    assert has_tone(callee.heard.between(), CUSTOMER_HZ)
+    caller.hangup()
+    await rig.wait_for(lambda: bool(rig.cdrs))
+    assert (rig.cdrs[0].caller, rig.cdrs[0].dialed) == ("8001", "8002")
+    callee.busy = True
+    t0 = asyncio.get_running_loop().time()
+    await caller.dial("8002", rig.addr)
+    await rig.wait_for(lambda: caller.bye_received, timeout=15)
+    assert len(caller.heard.between(t0)) > 16000  # 您拨打的分机正忙 + goodbye were played
+    await rig.wait_for(lambda: len(rig.cdrs) == 2)
+    assert rig.cdrs[1].legs[1].disposition is Disposition.BUSY

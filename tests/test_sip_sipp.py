@@ -59,7 +59,7 @@ class Rig:
         creds = MemoryCredentials()
         creds.set_password("8001", "kefu", "pw8001")
         creds.set_password("8002", "kefu", "pw8002")
-        self.config = SwitchConfig(port=free_port(), rtp_timeout=5.0)
+        self.config = SwitchConfig(port=free_port(), rtp_timeout=5.0, tcp=True)
         self.switch = SipSwitch(self.config, cdr_sink=self.cdrs.append, credentials=creds)
         self.router = Router(
             self.switch, {"4001": ["8001"], "4002": ["8002"]}, recordings=tmp, welcome=None
@@ -229,3 +229,36 @@ async def test_sipp_register_with_wrong_password_is_refused(rig: Rig) -> None:
     )
     assert code != 0
     assert rig.switch.registrar.lookup("8002") is None
+
+
+async def test_sipp_customer_over_tcp(rig: Rig) -> None:
+    pcap = rig.tmp / "customer.pcap"
+    write_rtp_pcap(pcap, 440.0, 2.0, dtmf=((0.8, "3"),))
+    agent = Softphone("8001", "pw8001", (rig.config.host, rig.config.port), tone_hz=1000.0)
+    await agent.start()
+    try:
+        code, err = await run_sipp(
+            "-sf",
+            str(SIPP_DIR / "uac_tone_dtmf.xml"),
+            "-s",
+            "4001",
+            rig.target,
+            "-t",
+            "t1",
+            "-key",
+            "pcap",
+            str(pcap),
+            "-d",
+            "2500",
+            *common(rig.tmp, "tcp"),
+        )
+        assert code == 0, err
+        async with asyncio.timeout(5):
+            while not rig.cdrs:
+                await asyncio.sleep(0.05)
+    finally:
+        await agent.stop()
+    cdr = rig.cdrs[0]
+    assert cdr.disposition is Disposition.ANSWERED and cdr.dtmf == ["3"]
+    assert (cdr.hangup_by, cdr.hangup_role) == (HangupBy.REMOTE, LegRole.CUSTOMER)
+    assert has_tone(agent.heard.between(), 440.0)

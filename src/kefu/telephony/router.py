@@ -1,12 +1,13 @@
 """A minimal call router behind the switch port, until the contact-center core plugs in.
 
 Dialed number -> a configured list of extensions; the first registered one that is not
-already ringing or talking rings (then the next, if it is busy or does not answer). The customer is answered at once and hears the
-welcome prompt while the agent's phone rings; when the agent answers, the two are bridged
-and the call is recorded. A dialed number that is itself a registered extension rings that
-extension (agents calling each other). When nobody can take the call the caller hears
-"busy"/"no answer" and is hung up. When the agent hangs up, the customer is hung up
-(not when the switch dropped the agent on command, as in a supervisor's intercept).
+already ringing or talking rings (then the next, if it is busy or does not answer). The
+customer is answered at once and hears the welcome prompt while the agent's phone rings;
+when the agent answers, the two are bridged and the call is recorded. A dialed number that
+is itself a registered extension rings that extension (agents calling each other). When
+nobody can take the call the caller hears "busy"/"no answer" and is hung up. When the
+agent hangs up, the customer is hung up (not when the switch dropped the agent on command,
+as in a supervisor's intercept).
 """
 
 from __future__ import annotations

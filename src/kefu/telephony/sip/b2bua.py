@@ -31,8 +31,10 @@ from aiosipua import (
     OutgoingCall,
     SipRequest,
     SipResponse,
+    SipTransport,
     SipUAC,
     SipUAS,
+    TcpSipTransport,
     parse_sdp,
 )
 from aiosipua.dialog import DialogState
@@ -100,6 +102,7 @@ class SwitchConfig:
     dtmf_pt: int = 101
     rtp_timeout: float = 30.0
     ring_timeout: float = 30.0
+    tcp: bool = False  # also listen on TCP at the same port
     prompt_dir: Path = PROMPT_DIR
     moh: str = "hold_music"
     user_agent: str = "kefu"
@@ -150,11 +153,11 @@ class Call:
 class _Uas(SipUAS):
     """SipUAS plus REGISTER, INFO, auth on new INVITEs, and ACK for non-2xx (see report)."""
 
-    def __init__(self, switch: SipSwitch, transport: UdpTransport, uac: SipUAC) -> None:
+    def __init__(self, switch: SipSwitch, transport: SipTransport, uac: SipUAC) -> None:
         super().__init__(transport, user_agent=switch.config.user_agent, uac=uac)
         self.switch = switch
-        self._handlers["REGISTER"] = switch._on_register
-        self._handlers["INFO"] = switch._on_info
+        self._handlers["REGISTER"] = lambda r, a: switch._on_register(r, a, self)
+        self._handlers["INFO"] = lambda r, a: switch._on_info(r, a, self)
         plain_invite = self._handlers["INVITE"]
 
         def guarded_invite(request: SipRequest, addr: tuple[str, int]) -> None:
@@ -209,6 +212,7 @@ class SipSwitch:
         self.transport: UdpTransport | None = None
         self.uac: SipUAC | None = None
         self.uas: _Uas | None = None
+        self.tcp_uas: _Uas | None = None
         self.ticks_late = 0
 
     # ---- lifecycle ------------------------------------------------------------------
@@ -222,14 +226,22 @@ class SipSwitch:
         """Bind the SIP socket and start the media ticker and the watchdog."""
         self.transport = UdpTransport(local_addr=(self.config.host, self.config.port))
         self.uac = SipUAC(self.transport)
-        self.uas = _Uas(self, self.transport, self.uac)
-        self.uas.on_invite = self._on_invite
-        self.uas.on_bye = self._on_bye
-        self.uas.on_cancel = self._on_cancel
-        self.uas.on_reinvite = self._on_reinvite
-        self.uas.on_ack_timeout = self._on_ack_timeout
+        self.uas = self._wire(_Uas(self, self.transport, self.uac))
         await self.uas.start()
+        if self.config.tcp:
+            # inbound calls and REGISTERs over TCP too; legs to agents are placed over UDP
+            tcp = TcpSipTransport(local_addr=(self.config.host, self.config.port))
+            self.tcp_uas = self._wire(_Uas(self, tcp, SipUAC(tcp)))
+            await self.tcp_uas.start()
         self._tasks = [asyncio.create_task(self._ticker()), asyncio.create_task(self._watchdog())]
+
+    def _wire(self, uas: _Uas) -> _Uas:
+        uas.on_invite = self._on_invite
+        uas.on_bye = self._on_bye
+        uas.on_cancel = self._on_cancel
+        uas.on_reinvite = self._on_reinvite
+        uas.on_ack_timeout = self._on_ack_timeout
+        return uas
 
     async def stop(self) -> None:
         """Hang up every call, stop the tasks and close the socket."""
@@ -241,8 +253,9 @@ class SipSwitch:
             with contextlib.suppress(asyncio.CancelledError):
                 await t
         await asyncio.sleep(0.05)  # let the BYEs leave
-        if self.uas is not None:
-            await self.uas.stop()
+        for uas in (self.uas, self.tcp_uas):
+            if uas is not None:
+                await uas.stop()
 
     def _emit(self, event: SwitchEvent) -> None:
         if self.sink is not None:
@@ -286,9 +299,8 @@ class SipSwitch:
         )
         return False
 
-    def _on_register(self, request: SipRequest, addr: tuple[str, int]) -> None:
-        assert self.transport is not None
-        self.transport.send_reply(self.registrar.handle(request, addr))
+    def _on_register(self, request: SipRequest, addr: tuple[str, int], uas: _Uas) -> None:
+        uas.transport.send_reply(self.registrar.handle(request, addr))
 
     def _registration_changed(self, ext: str, up: bool, contact: str) -> None:
         self._emit(RegistrationChanged(ext, up, contact, time.time()))
@@ -649,13 +661,12 @@ class SipSwitch:
         if leg is not None:
             self._end_leg(leg, HangupBy.ERROR, 408)
 
-    def _on_info(self, request: SipRequest, addr: tuple[str, int]) -> None:
-        assert self.uas is not None
+    def _on_info(self, request: SipRequest, addr: tuple[str, int], uas: _Uas) -> None:
         leg = self._by_sip.get(request.call_id or "")
         if leg is None:
-            self.uas.send_error(request, 481, "Call/Transaction Does Not Exist")
+            uas.send_error(request, 481, "Call/Transaction Does Not Exist")
             return
-        self.uas.send_error(request, 200, "OK")
+        uas.send_error(request, 200, "OK")
         body = request.text.strip()
         ctype = (request.content_type or "").lower()
         digit = None
