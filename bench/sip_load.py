@@ -63,20 +63,24 @@ def run_switch(port: int, agents: int, recordings: Path, cdr_file: Path) -> None
     exts = [str(7000 + i) for i in range(agents)]
     for e in exts:
         creds.set_password(e, "kefu", f"pw{e}")
+    from kefu.audio.tones import has_tone
+    from kefu.audio.wavfile import read_stereo
+
     out = cdr_file.open("a", buffering=1)
+    seen = [0]
 
     def sink(c: CallRecord) -> None:
-        out.write(
-            json.dumps(
-                {
-                    "d": c.disposition.value if c.disposition else None,
-                    "by": c.hangup_role.value if c.hangup_role else None,
-                }
-            )
-            + "\n"
-        )
+        row: dict[str, object] = {
+            "d": c.disposition.value if c.disposition else None,
+            "by": c.hangup_role.value if c.hangup_role else None,
+        }
+        seen[0] += 1
         if c.recording is not None:
+            if seen[0] % 10 == 1:  # sample the recordings: customer tone left, agent right
+                left, right, _ = read_stereo(c.recording)
+                row["media"] = bool(has_tone(left, 440.0) and has_tone(right, 1000.0))
             c.recording.unlink(missing_ok=True)  # keep the disk small; it was written
+        out.write(json.dumps(row) + "\n")
 
     async def main() -> None:
         sw = SipSwitch(
@@ -311,6 +315,10 @@ def main() -> int:
                 time.sleep(1.0)
                 cdrs = [json.loads(x) for x in (rec / "cdr.jsonl").read_text().splitlines()]
                 r["cdr_answered"] = sum(1 for c in cdrs if c["d"] == "answered")
+                checked = [c["media"] for c in cdrs if "media" in c]
+                r["media_ok"] = sum(checked)
+                r["media_checked"] = len(checked)
+                r["agents_cpu_ms_per_call_s"] = 1000 * cpu_seconds(ag.pid) / (r["offered"] * secs)
                 r["ratio_cpu"] = r["cpu_ms_per_call_s"] / max(base["cpu_ms_per_call_s"], 1e-9)
                 results.append(r)
                 report(r)
@@ -325,7 +333,10 @@ def main() -> int:
     ok = [
         r["conc"]
         for r in results
-        if r["kind"] == "kefu b2bua" and r["failed"] == 0 and r.get("cdr_answered") == r["offered"]
+        if r["kind"] == "kefu b2bua"
+        and r["failed"] == 0
+        and r.get("cdr_answered") == r["offered"]
+        and r.get("media_ok") == r.get("media_checked")
     ]
     base_ok = [r["conc"] for r in results if r["kind"] == "sipp->sipp" and r["failed"] == 0]
     print(
@@ -340,7 +351,10 @@ def report(r: dict[str, float]) -> None:
     extra = ""
     if "cdr_answered" in r:
         extra = (
-            f"  cdr_answered {r['cdr_answered']:.0f}  cpu ratio vs sipp UAS {r['ratio_cpu']:.1f}x"
+            f"  cdr_answered {r['cdr_answered']:.0f}"
+            f"  cpu ratio vs sipp UAS {r['ratio_cpu']:.1f}x"
+            f"  recordings with both tones {r['media_ok']:.0f}/{r['media_checked']:.0f}"
+            f"  (agents process {r['agents_cpu_ms_per_call_s']:.1f} ms/call-s)"
         )
     print(
         f"{r['kind']:>11}  conc {r['conc']:>4.0f}  offered {r['offered']:>5.0f}  "
