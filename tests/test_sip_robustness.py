@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import socket
 from collections.abc import AsyncIterator
@@ -251,3 +252,77 @@ async def test_request_missing_headers_gets_400(
     finally:
         s.close()
     assert reply.startswith(b"SIP/2.0 400")
+
+
+def invite(port: int, me: int, branch: str = "z9hG4bKdup") -> bytes:
+    sdp = (
+        "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+        "m=audio 40000 RTP/AVP 0\r\n"
+    )
+    return (
+        f"INVITE sip:4001@127.0.0.1:{port} SIP/2.0\r\n"
+        f"Via: SIP/2.0/UDP 127.0.0.1:{me};branch={branch}\r\n"
+        "From: <sip:13800138000@127.0.0.1>;tag=dup\r\nTo: <sip:4001@127.0.0.1>\r\n"
+        "Call-ID: dup-call\r\nCSeq: 1 INVITE\r\nMax-Forwards: 70\r\n"
+        f"Contact: <sip:c@127.0.0.1:{me}>\r\nContent-Type: application/sdp\r\n"
+        f"Content-Length: {len(sdp)}\r\n\r\n{sdp}"
+    ).encode()
+
+
+async def test_invite_retransmission_is_one_call() -> None:
+    events: list[SwitchEvent] = []
+    sw = SipSwitch(SwitchConfig(port=free_port()), sink=events.append)
+    await sw.start()
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    try:
+        msg = invite(sw.config.port, s.getsockname()[1])
+        for _ in range(3):
+            s.sendto(msg, ("127.0.0.1", sw.config.port))
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(0.2)
+        assert len([e for e in events if isinstance(e, CallArrived)]) == 1
+    finally:
+        s.close()
+        await sw.stop()
+
+
+async def test_switch_retransmits_invite_to_a_silent_phone() -> None:
+    import time
+
+    from kefu.telephony.sip.registrar import Binding
+
+    events: list[SwitchEvent] = []
+    sw = SipSwitch(SwitchConfig(port=free_port()), sink=events.append)
+    await sw.start()
+    silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    silent.bind(("127.0.0.1", 0))
+    silent.setblocking(False)
+    caller = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    caller.bind(("127.0.0.1", 0))
+    port = silent.getsockname()[1]
+    sw.registrar.bindings["8001"] = Binding(
+        "8001", f"sip:8001@127.0.0.1:{port}", ("127.0.0.1", port), time.time() + 60
+    )
+    loop = asyncio.get_running_loop()
+    try:
+        caller.sendto(
+            invite(sw.config.port, caller.getsockname()[1]), ("127.0.0.1", sw.config.port)
+        )
+        async with asyncio.timeout(2):
+            while not events:
+                await asyncio.sleep(0.01)
+        arrived = events[0]
+        assert isinstance(arrived, CallArrived)
+        sw.ring(arrived.call_id, "8001")
+        got: list[bytes] = []
+        end = loop.time() + 2.0
+        while loop.time() < end:
+            with contextlib.suppress(TimeoutError):
+                got.append(await asyncio.wait_for(loop.sock_recv(silent, 65535), 0.2))
+        invites = [g for g in got if g.startswith(b"INVITE ")]
+        assert len(invites) >= 3 and len(set(invites)) == 1  # same request, timer A
+    finally:
+        silent.close()
+        caller.close()
+        await sw.stop()

@@ -33,7 +33,6 @@ from aiosipua import (
     SipResponse,
     SipTransport,
     SipUAC,
-    SipUAS,
     TcpSipTransport,
     parse_sdp,
 )
@@ -68,6 +67,7 @@ from kefu.telephony.sip.registrar import Registrar
 from kefu.telephony.sip.rtp import RtpEndpoint
 from kefu.telephony.sip.sdp import ANSWER_DIRECTION, CODEC_NAMES, MediaOffer, build_sdp, read_sdp
 from kefu.telephony.sip.transport import UdpTransport
+from kefu.telephony.sip.uas import RetransmitSafeUas
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +131,7 @@ class Leg:
     mix_in: list[bytes] = field(default_factory=list)
     last_dtmf_ts: int | None = None
     ring_timer: asyncio.TimerHandle | None = None
+    got_response: bool = False
     sdp_version: int = 1
 
 
@@ -150,7 +151,7 @@ class Call:
     ended: bool = False
 
 
-class _Uas(SipUAS):
+class _Uas(RetransmitSafeUas):
     """SipUAS plus REGISTER, INFO, auth on new INVITEs, and ACK for non-2xx (see report)."""
 
     def __init__(self, switch: SipSwitch, transport: SipTransport, uac: SipUAC) -> None:
@@ -428,6 +429,17 @@ class SipSwitch:
         leg.ring_timer = asyncio.get_running_loop().call_later(
             timeout, lambda: self._end_leg(leg, HangupBy.TIMEOUT, 408) if not leg.answered else None
         )
+        asyncio.get_running_loop().create_task(self._retransmit_invite(leg, binding.addr))
+
+    async def _retransmit_invite(self, leg: Leg, addr: tuple[str, int]) -> None:
+        """RFC 3261 timer A over UDP (aiosipua 0.7.1 sends the INVITE once): 0.5, 1, 2, 4 s."""
+        delay = 0.5
+        while delay <= 4.0:
+            await asyncio.sleep(delay)
+            if leg.got_response or leg.ended or leg.outgoing is None or self.transport is None:
+                return
+            self.transport.send(leg.outgoing.invite, addr)
+            delay *= 2
 
     def _agent_answered(self, leg: Leg, out: OutgoingCall) -> None:
         if leg.ring_timer is not None:
@@ -708,9 +720,13 @@ class SipSwitch:
     def _on_response(self, resp: SipResponse, addr: tuple[str, int]) -> None:
         """ACK final non-2xx answers to our INVITEs: aiosipua 0.7.1 does not (RFC 3261 17.1.1.3)."""
         cseq = resp.cseq
-        if cseq is None or cseq.method.upper() != "INVITE" or resp.status_code < 300:
+        if cseq is None or cseq.method.upper() != "INVITE":
             return
         leg = self._by_sip.get(resp.call_id or "")
+        if leg is not None:
+            leg.got_response = True  # stops our INVITE retransmissions
+        if resp.status_code < 300:
+            return
         out = leg.outgoing if leg is not None else None
         if out is None or self.transport is None:
             return

@@ -33,6 +33,7 @@ from kefu.telephony.sip.rtp import RtpEndpoint
 from kefu.telephony.sip.sdp import build_sdp as make_sdp
 from kefu.telephony.sip.sdp import read_sdp
 from kefu.telephony.sip.transport import UdpTransport
+from kefu.telephony.sip.uas import RetransmitSafeUas
 
 
 @dataclass
@@ -100,7 +101,7 @@ class Softphone:
         self.port = free_port(self.host)
         self.transport = UdpTransport(local_addr=(self.host, self.port))
         self.uac = SipUAC(self.transport)
-        self.uas = SipUAS(self.transport, uac=self.uac, user_agent="kefu-softphone")
+        self.uas = RetransmitSafeUas(self.transport, uac=self.uac, user_agent="kefu-softphone")
         self.uas.on_invite = self._on_invite
         self.uas.on_bye = lambda _c, _r: self._on_bye()
         self.uas.on_reinvite = self._on_reinvite
