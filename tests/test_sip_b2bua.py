@@ -300,3 +300,27 @@ async def test_agents_call_each_other_and_busy_extension_sends_a_message(rig: Ri
     assert len(caller.heard.between(t0)) > 16000  # 您拨打的分机正忙 + goodbye were played
     await rig.wait_for(lambda: len(rig.cdrs) == 2)
     assert rig.cdrs[1].legs[1].disposition is Disposition.BUSY
+
+
+async def test_pickup_a_call_ringing_at_another_agent(rig: Rig) -> None:
+    ringing = await rig.phone("8001", auto_answer=False)
+    picker = await rig.phone("8002", tone_hz=AGENT_HZ)
+    customer = await rig.phone("9000", tone_hz=CUSTOMER_HZ)
+    rig.router.routes["4001"] = ["8001"]
+    dial = asyncio.create_task(customer.dial("4001", rig.addr))
+    await rig.wait_for(lambda: ringing.incoming is not None)
+    await picker.dial("*88001", rig.addr)  # 抢接
+    await dial
+    await rig.wait_for(lambda: ringing.incoming is None)  # its ringing was cancelled
+    await asyncio.sleep(1.0)
+    assert has_tone(picker.heard.between(), CUSTOMER_HZ)
+    assert has_tone(customer.heard.between(), AGENT_HZ)
+    customer.hangup()
+    await rig.wait_for(lambda: bool(rig.cdrs))
+    cdr = rig.cdrs[0]
+    assert [(lg.peer, lg.role, lg.disposition) for lg in cdr.legs] == [
+        ("9000", LegRole.CUSTOMER, Disposition.ANSWERED),
+        ("8001", LegRole.AGENT, Disposition.CANCELLED),
+        ("8002", LegRole.AGENT, Disposition.ANSWERED),
+    ]
+    assert len(rig.cdrs) == 1

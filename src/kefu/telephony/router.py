@@ -7,7 +7,7 @@ when the agent answers, the two are bridged and the call is recorded. A dialed n
 is itself a registered extension rings that extension (agents calling each other). When
 nobody can take the call the caller hears "busy"/"no answer" and is hung up. When the
 agent hangs up, the customer is hung up (not when the switch dropped the agent on command,
-as in a supervisor's intercept).
+as in a supervisor's intercept). Dialling *8<ext> picks up the call ringing at <ext>.
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ class Router:
     recordings: Path | None = None
     welcome: str | None = "welcome"
     ring_timeout: float = 20.0
+    pickup_prefix: str = "*8"
     events: list[SwitchEvent] = field(default_factory=list)
     keep_events: bool = True
     _calls: dict[str, _Route] = field(default_factory=dict)
@@ -69,6 +70,8 @@ class Router:
             self._calls.pop(event.call_id, None)
 
     def _arrived(self, ev: CallArrived) -> None:
+        if ev.dialed.startswith(self.pickup_prefix) and self._pickup(ev):
+            return
         cands = list(self.routes.get(ev.dialed, []))
         if not cands and self.switch.registrar.lookup(ev.dialed) is not None:
             cands = [ev.dialed]
@@ -78,6 +81,20 @@ class Router:
         if self.welcome:
             self.switch.play(ev.leg_id, [self.welcome], interruptible=False)
         self._ring_next(ev.call_id, r)
+
+    def _pickup(self, ev: CallArrived) -> bool:
+        """*8<ext>: take the call ringing at <ext> (抢接)."""
+        ext = ev.dialed[len(self.pickup_prefix) :]
+        for call_id, r in self._calls.items():
+            if r.agent_leg and not r.agent_up and self._busy.get(r.agent_leg) == ext:
+                ringing = r.agent_leg
+                r.agent_leg = ev.leg_id  # before the ringing leg's LegEnded arrives
+                self._busy[ev.leg_id] = ev.caller
+                self._busy.pop(ringing, None)
+                self.switch.pickup(call_id, ev.call_id)
+                return True
+        self.switch.reject(ev.call_id, 404)
+        return True
 
     def _ring_next(self, call_id: str, r: _Route) -> None:
         busy = set(self._busy.values())

@@ -457,6 +457,30 @@ class SipSwitch:
         leg.record.codec = CODEC_NAMES[leg.codec]
         self._answered(leg)
 
+    def pickup(self, call_id: str, picker_call_id: str) -> str:
+        """抢接: answer the phone that dialled a pick-up code and make it the agent leg of the
+        ringing call `call_id`; the legs still ringing there stop. Returns the moved leg id."""
+        target, picker = self._call(call_id), self._call(picker_call_id)
+        leg = picker.customer
+        if leg is None or leg.answered or leg.incoming is None or target.customer is None:
+            raise SwitchError(f"{picker_call_id}: not a waiting pick-up call")
+        if any(lg.answered for lg in target.legs.values() if lg.role is LegRole.AGENT):
+            raise SwitchError(f"{call_id}: already answered by an agent")
+        # the picker's own inbound call disappears into the target call (no CDR of its own)
+        picker.legs.pop(leg.leg_id)
+        picker.customer, picker.ended = None, True
+        self.calls.pop(picker_call_id, None)
+        leg.call, leg.role = target, LegRole.AGENT
+        leg.record.role = LegRole.AGENT
+        target.legs[leg.leg_id] = leg
+        target.record.legs.append(leg.record)
+        for other in list(target.legs.values()):
+            if other.role is LegRole.AGENT and other is not leg and not other.answered:
+                self._end_leg(other, HangupBy.SWITCH, 487)
+        leg.incoming.accept(parse_sdp(self._sdp_for(leg, "sendrecv")))
+        self._answered(leg)
+        return leg.leg_id
+
     def cancel_ring(self, leg_id: str) -> None:
         """Stop ringing a leg that has not answered."""
         leg = self._leg(leg_id)
