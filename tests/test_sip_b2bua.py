@@ -324,3 +324,31 @@ async def test_pickup_a_call_ringing_at_another_agent(rig: Rig) -> None:
         ("8002", LegRole.AGENT, Disposition.ANSWERED),
     ]
     assert len(rig.cdrs) == 1
+
+
+async def test_outside_line_through_trunk_needs_permission(rig: Rig) -> None:
+    pstn = Softphone("gw", "", rig.addr, tone_hz=SUP_HZ)  # the trunk's gateway
+    await pstn.start(register=False)
+    rig.phones.append(pstn)
+    rig.switch.config.trunks["pstn"] = ("127.0.0.1", pstn.port)
+    rig.router.trunk = "pstn"
+    rig.router.outside_allowed = frozenset({"8001"})
+    allowed = await rig.phone("8001", tone_hz=AGENT_HZ)
+    denied = await rig.phone("8002", tone_hz=AGENT_HZ)
+    with pytest.raises(RuntimeError, match="403"):
+        await denied.dial("913900001111", rig.addr)
+    await allowed.dial("913900001111", rig.addr)
+    await asyncio.wait_for(pstn.answered.wait(), 5)
+    assert pstn.last_invite_uri.startswith("sip:13900001111@")
+    await asyncio.sleep(0.8)
+    assert has_tone(pstn.heard.between(), AGENT_HZ)
+    assert has_tone(allowed.heard.between(), SUP_HZ)
+    pstn.hangup()
+    await rig.wait_for(lambda: len(rig.cdrs) == 2)
+    cdr = rig.cdrs[1]
+    assert [(lg.peer, lg.role) for lg in cdr.legs] == [
+        ("8001", LegRole.CUSTOMER),
+        ("13900001111", LegRole.OUTSIDE),
+    ]
+    assert (cdr.disposition, cdr.hangup_role) == (Disposition.ANSWERED, LegRole.OUTSIDE)
+    assert rig.cdrs[0].disposition is not Disposition.ANSWERED  # the refused attempt

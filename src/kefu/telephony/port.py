@@ -35,6 +35,7 @@ class LegRole(enum.Enum):
     CUSTOMER = "customer"
     AGENT = "agent"
     SUPERVISOR = "supervisor"
+    OUTSIDE = "outside"  # an outside number reached through a trunk
 
 
 # ---- events: switch -> core -------------------------------------------------------------
@@ -171,6 +172,12 @@ class Switch(Protocol):
         self, call_id: str, extension: str, role: LegRole = LegRole.AGENT, timeout: float = 30.0
     ) -> str:
         """Ring an agent's extension for this call; returns the new leg id."""
+
+    def dial_out(self, call_id: str, number: str, trunk: str, timeout: float | None = None) -> str:
+        """Call an outside number through a trunk for this call; returns the new leg id."""
+
+    def pickup(self, call_id: str, picker_call_id: str) -> str:
+        """Connect the phone that dialled a pick-up code to the call ringing elsewhere."""
 
     def cancel_ring(self, leg_id: str) -> None:
         """Stop ringing an outbound leg that has not answered."""

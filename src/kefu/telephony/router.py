@@ -8,6 +8,7 @@ is itself a registered extension rings that extension (agents calling each other
 nobody can take the call the caller hears "busy"/"no answer" and is hung up. When the
 agent hangs up, the customer is hung up (not when the switch dropped the agent on command,
 as in a supervisor's intercept). Dialling *8<ext> picks up the call ringing at <ext>.
+Dialling 9<number> takes an outside line through the trunk, for permitted extensions only.
 """
 
 from __future__ import annotations
@@ -47,6 +48,9 @@ class Router:
     welcome: str | None = "welcome"
     ring_timeout: float = 20.0
     pickup_prefix: str = "*8"
+    outside_prefix: str = "9"  # an extension dials 9 + number for an outside line
+    trunk: str | None = None  # the trunk outside calls leave through
+    outside_allowed: frozenset[str] = frozenset()  # extensions with the permission (AG-08)
     events: list[SwitchEvent] = field(default_factory=list)
     keep_events: bool = True
     _calls: dict[str, _Route] = field(default_factory=dict)
@@ -72,6 +76,9 @@ class Router:
     def _arrived(self, ev: CallArrived) -> None:
         if ev.dialed.startswith(self.pickup_prefix) and self._pickup(ev):
             return
+        if self._is_outside(ev):
+            self._outside(ev)
+            return
         cands = list(self.routes.get(ev.dialed, []))
         if not cands and self.switch.registrar.lookup(ev.dialed) is not None:
             cands = [ev.dialed]
@@ -81,6 +88,26 @@ class Router:
         if self.welcome:
             self.switch.play(ev.leg_id, [self.welcome], interruptible=False)
         self._ring_next(ev.call_id, r)
+
+    def _is_outside(self, ev: CallArrived) -> bool:
+        p = self.outside_prefix
+        return (
+            bool(p)
+            and ev.dialed.startswith(p)
+            and len(ev.dialed) > len(p) + 2
+            and (ev.dialed not in self.routes and self.switch.registrar.lookup(ev.dialed) is None)
+        )
+
+    def _outside(self, ev: CallArrived) -> None:
+        """Outside line: only for permitted extensions (off by default), through the trunk."""
+        if self.trunk is None or ev.caller not in self.outside_allowed:
+            self.switch.reject(ev.call_id, 403)
+            return
+        r = _Route(ev.leg_id, [])
+        self._calls[ev.call_id] = r
+        self.switch.answer(ev.call_id)
+        number = ev.dialed[len(self.outside_prefix) :]
+        r.agent_leg = self.switch.dial_out(ev.call_id, number, self.trunk)
 
     def _pickup(self, ev: CallArrived) -> bool:
         """*8<ext>: take the call ringing at <ext> (抢接)."""

@@ -63,7 +63,7 @@ from kefu.telephony.port import (
 from kefu.telephony.prompts import PROMPT_DIR, load_prompt
 from kefu.telephony.sip.auth import CredentialStore, DigestAuthenticator, MemoryCredentials
 from kefu.telephony.sip.cdr import CallRecord, CdrSink, Disposition, LegRecord
-from kefu.telephony.sip.registrar import Registrar
+from kefu.telephony.sip.registrar import Binding, Registrar
 from kefu.telephony.sip.rtp import RtpEndpoint
 from kefu.telephony.sip.sdp import ANSWER_DIRECTION, CODEC_NAMES, MediaOffer, build_sdp, read_sdp
 from kefu.telephony.sip.transport import UdpTransport
@@ -74,6 +74,7 @@ log = logging.getLogger(__name__)
 PARTY_OF = {
     LegRole.CUSTOMER: Party.CUSTOMER,
     LegRole.AGENT: Party.AGENT,
+    LegRole.OUTSIDE: Party.AGENT,
     LegRole.SUPERVISOR: Party.SUPERVISOR,
 }
 
@@ -103,6 +104,7 @@ class SwitchConfig:
     rtp_timeout: float = 30.0
     ring_timeout: float = 30.0
     tcp: bool = False  # also listen on TCP at the same port
+    trunks: dict[str, tuple[str, int]] = field(default_factory=dict)  # name -> gateway
     prompt_dir: Path = PROMPT_DIR
     moh: str = "hold_music"
     user_agent: str = "kefu"
@@ -396,11 +398,34 @@ class SipSwitch:
         )
         return leg_id
 
+    def dial_out(self, call_id: str, number: str, trunk: str, timeout: float | None = None) -> str:
+        """Call an outside number through a configured trunk; returns the leg id at once."""
+        call = self._call(call_id)
+        addr = self.config.trunks.get(trunk)
+        if addr is None:
+            raise SwitchError(f"{trunk}: no such trunk in the switch settings")
+        if not re.fullmatch(r"\+?[0-9]{2,20}", number):
+            raise SwitchError(f"{number!r}: not a phone number")
+        binding = Binding(number, f"sip:{number}@{addr[0]}:{addr[1]}", addr, float("inf"))
+        leg_id = self._new_id("leg")
+        asyncio.get_running_loop().create_task(
+            self._place(
+                call, leg_id, number, LegRole.OUTSIDE, timeout or self.config.ring_timeout, binding
+            )
+        )
+        return leg_id
+
     async def _place(
-        self, call: Call, leg_id: str, ext: str, role: LegRole, timeout: float
+        self,
+        call: Call,
+        leg_id: str,
+        ext: str,
+        role: LegRole,
+        timeout: float,
+        fixed: Binding | None = None,
     ) -> None:
         assert self.uac is not None
-        binding = self.registrar.lookup(ext)
+        binding = fixed or self.registrar.lookup(ext)
         if binding is None or call.ended:
             return
         leg = await self._new_leg(call, role, ext)
@@ -661,7 +686,9 @@ class SipSwitch:
         rec = call.record
         rec.ended_at = now
         agent_answered = any(
-            lg.answered_at is not None for lg in rec.legs if lg.role is LegRole.AGENT
+            lg.answered_at is not None
+            for lg in rec.legs
+            if lg.role in (LegRole.AGENT, LegRole.OUTSIDE)
         )
         cust = rec.legs[0] if rec.legs else None
         if agent_answered:

@@ -92,6 +92,7 @@ class Softphone:
         self.codec = 0
         self.dtmf_pt: int | None = None
         self.bye_received = False
+        self.last_invite_uri = ""
         self.calls_answered = 0
         self._sender: asyncio.Task[None] | None = None
         self._pos = 0
@@ -143,6 +144,7 @@ class Softphone:
             inc.reject(486)
             return
         self.incoming = inc
+        self.last_invite_uri = inc.invite.uri
         self.remote_sip = inc.source_addr
         self.answered.clear()
         self.ended.clear()
