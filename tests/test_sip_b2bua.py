@@ -17,6 +17,7 @@ from kefu.telephony.port import (
     Dtmf,
     HangupBy,
     HoldChanged,
+    LegEnded,
     LegRole,
     SupervisionChanged,
 )
@@ -352,3 +353,23 @@ async def test_outside_line_through_trunk_needs_permission(rig: Rig) -> None:
     ]
     assert (cdr.disposition, cdr.hangup_role) == (Disposition.ANSWERED, LegRole.OUTSIDE)
     assert rig.cdrs[0].disposition is not Disposition.ANSWERED  # the refused attempt
+
+
+async def test_survey_after_the_agent_hangs_up(rig: Rig) -> None:
+    rig.router.survey = True
+    agent = await rig.phone("8001", tone_hz=AGENT_HZ)
+    customer = await rig.phone("9000", tone_hz=CUSTOMER_HZ)
+    await customer.dial("4001", rig.addr)
+    await asyncio.wait_for(agent.answered.wait(), 5)
+    await asyncio.sleep(0.3)
+    agent.hangup()
+    await rig.wait_for(lambda: any(isinstance(e, LegEnded) for e in rig.router.events))
+    t0 = asyncio.get_running_loop().time()
+    await asyncio.sleep(1.0)
+    assert len(customer.heard.between(t0)) > 4000  # the survey prompt is playing
+    customer.send_rfc4733("1")
+    await rig.wait_for(lambda: customer.bye_received, timeout=15)
+    await rig.wait_for(lambda: bool(rig.cdrs))
+    call_id = rig.cdrs[0].call_id
+    assert rig.router.survey_results == {call_id: "1"}
+    assert rig.cdrs[0].hangup_role is LegRole.AGENT and rig.cdrs[0].dtmf == ["1"]

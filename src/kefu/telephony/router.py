@@ -9,6 +9,8 @@ nobody can take the call the caller hears "busy"/"no answer" and is hung up. Whe
 agent hangs up, the customer is hung up (not when the switch dropped the agent on command,
 as in a supervisor's intercept). Dialling *8<ext> picks up the call ringing at <ext>.
 Dialling 9<number> takes an outside line through the trunk, for permitted extensions only.
+With `survey` on, a customer whose agent hung up hears the survey prompt and rates the call
+with one key (1-3), kept in `survey_results`.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 from kefu.telephony.port import (
     CallArrived,
     CallEnded,
+    Dtmf,
     HangupBy,
     LegAnswered,
     LegEnded,
@@ -35,6 +38,7 @@ class _Route:
     agent_leg: str | None = None
     agent_up: bool = False
     closing: bool = False
+    in_survey: bool = False
     last_status: int = 0
 
 
@@ -51,6 +55,9 @@ class Router:
     outside_prefix: str = "9"  # an extension dials 9 + number for an outside line
     trunk: str | None = None  # the trunk outside calls leave through
     outside_allowed: frozenset[str] = frozenset()  # extensions with the permission (AG-08)
+    survey: bool = False  # after the agent hangs up, ask the customer to rate by key press
+    survey_keys: str = "123"
+    survey_results: dict[str, str] = field(default_factory=dict)  # call id -> key
     events: list[SwitchEvent] = field(default_factory=list)
     keep_events: bool = True
     _calls: dict[str, _Route] = field(default_factory=dict)
@@ -66,10 +73,16 @@ class Router:
             self._answered(event)
         elif isinstance(event, LegEnded):
             self._ended(event)
+        elif isinstance(event, Dtmf):
+            self._key(event)
         elif isinstance(event, PlaybackDone):
             r = self._calls.get(event.call_id)
-            if r is not None and r.closing and event.leg_id == r.customer_leg:
+            if r is None or event.leg_id != r.customer_leg:
+                return
+            if r.closing:
                 self.switch.hangup_call(event.call_id)
+            elif r.in_survey and not event.interrupted:  # no key pressed: say goodbye
+                self._close(r, ["goodbye"])
         elif isinstance(event, CallEnded):
             self._calls.pop(event.call_id, None)
 
@@ -88,6 +101,20 @@ class Router:
         if self.welcome:
             self.switch.play(ev.leg_id, [self.welcome], interruptible=False)
         self._ring_next(ev.call_id, r)
+
+    def _key(self, ev: Dtmf) -> None:
+        r = self._calls.get(ev.call_id)
+        if r is None or not r.in_survey or r.closing or ev.leg_id != r.customer_leg:
+            return
+        if ev.digit in self.survey_keys:
+            self.survey_results[ev.call_id] = ev.digit
+            self._close(r, ["survey_thanks", "goodbye"])
+        else:
+            self.switch.play(r.customer_leg, ["invalid_input", "survey"], interruptible=True)
+
+    def _close(self, r: _Route, prompts: list[str]) -> None:
+        r.closing = True
+        self.switch.play(r.customer_leg, prompts, interruptible=False)
 
     def _is_outside(self, ev: CallArrived) -> bool:
         p = self.outside_prefix
@@ -136,9 +163,8 @@ class Router:
             except SwitchError:
                 continue
         r.agent_leg = None
-        r.closing = True
         prompt = "extension_busy" if r.last_status in (0, 486) else "extension_no_answer"
-        self.switch.play(r.customer_leg, [prompt, "goodbye"], interruptible=False)
+        self._close(r, [prompt, "goodbye"])
 
     def _answered(self, ev: LegAnswered) -> None:
         r = self._calls.get(ev.call_id)
@@ -155,7 +181,12 @@ class Router:
         if r is None or ev.leg_id != r.agent_leg or ev.by is HangupBy.PEER_LEG:
             return
         if r.agent_up:
-            if ev.by is not HangupBy.SWITCH:  # dropped on command (intercept): the call goes on
+            if ev.by is HangupBy.SWITCH:  # dropped on command (intercept): the call goes on
+                return
+            if self.survey and ev.by is HangupBy.REMOTE and not r.in_survey:
+                r.in_survey = True  # 满意度调查: the customer stays on to rate the call
+                self.switch.play(r.customer_leg, ["survey"], interruptible=True)
+            else:
                 self.switch.hangup_call(ev.call_id)
         elif not r.closing:
             r.last_status = ev.status
