@@ -22,6 +22,7 @@ import logging
 import re
 import socket
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,6 +59,7 @@ from kefu.telephony.port import (
     PlaybackDone,
     RegistrationChanged,
     SupervisionChanged,
+    Switch,
     SwitchEvent,
 )
 from kefu.telephony.prompts import PROMPT_DIR, load_prompt
@@ -555,9 +557,7 @@ class SipSwitch:
             HoldChanged(call_id, call.customer.leg_id if call.customer else "", False, time.time())
         )
 
-    def play(
-        self, leg_id: str, prompts: list[str] | tuple[str, ...], *, interruptible: bool = True
-    ) -> None:
+    def play(self, leg_id: str, prompts: Sequence[str], *, interruptible: bool = True) -> None:
         """Queue prompts (names in the prompt dir, or paths to WAV files) on a leg."""
         leg = self._leg(leg_id)
         pcm = [
@@ -949,3 +949,8 @@ def _disposition(answered: bool, status: int, by: HangupBy) -> Disposition:
     if status == 487 or by is HangupBy.REMOTE:
         return Disposition.CANCELLED
     return Disposition.FAILED
+
+
+def as_switch(switch: SipSwitch) -> Switch:
+    """The SIP switch seen through the port (mypy checks that it implements it)."""
+    return switch
