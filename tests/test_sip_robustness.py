@@ -326,3 +326,20 @@ async def test_switch_retransmits_invite_to_a_silent_phone() -> None:
         silent.close()
         caller.close()
         await sw.stop()
+
+
+def test_registrar_expires_bindings_and_reports_them() -> None:
+    import time
+
+    from kefu.telephony.sip.registrar import Binding, Registrar
+
+    changes: list[tuple[str, bool, str]] = []
+    reg = Registrar(
+        DigestAuthenticator("kefu", creds()), on_change=lambda e, up, c: changes.append((e, up, c))
+    )
+    now = time.time()
+    reg.bindings["8001"] = Binding("8001", "sip:8001@127.0.0.1:5070", ("127.0.0.1", 5070), now - 1)
+    reg.bindings["8002"] = Binding("8002", "sip:8002@127.0.0.1:5071", ("127.0.0.1", 5071), now + 60)
+    assert reg.lookup("8001") is None and reg.lookup("8002") is not None
+    assert reg.expire(now) == ["8001"]
+    assert changes == [("8001", False, "sip:8001@127.0.0.1:5070")]
