@@ -373,3 +373,46 @@ async def test_survey_after_the_agent_hangs_up(rig: Rig) -> None:
     call_id = rig.cdrs[0].call_id
     assert rig.router.survey_results == {call_id: "1"}
     assert rig.cdrs[0].hangup_role is LegRole.AGENT and rig.cdrs[0].dtmf == ["1"]
+
+
+async def test_caller_leaving_while_the_agent_rings_is_abandoned(rig: Rig) -> None:
+    ringing = await rig.phone("8001", auto_answer=False)
+    customer = await rig.phone("9000", tone_hz=CUSTOMER_HZ)
+    await customer.dial("4001", rig.addr)  # answered by the switch at once
+    await rig.wait_for(lambda: ringing.incoming is not None)
+    customer.hangup()
+    await rig.wait_for(lambda: bool(rig.cdrs))
+    await rig.wait_for(lambda: ringing.incoming is None)  # the ringing phone got CANCEL
+    cdr = rig.cdrs[0]
+    assert cdr.disposition is Disposition.ABANDONED
+    assert cdr.legs[1].disposition is Disposition.CANCELLED
+    assert cdr.legs[1].hangup_by is HangupBy.PEER_LEG
+
+
+async def test_cancel_before_the_switch_answers(tmp_path: Path) -> None:
+    from kefu.telephony.port import CallArrived, SwitchEvent
+
+    events: list[SwitchEvent] = []
+    cdrs: list[CallRecord] = []
+    sw = SipSwitch(SwitchConfig(port=free_port()), sink=events.append, cdr_sink=cdrs.append)
+    await sw.start()
+    phone = Softphone("9000", "x", (sw.config.host, sw.config.port))
+    await phone.start(register=False)
+    try:
+        dial = asyncio.create_task(phone.dial("4001", (sw.config.host, sw.config.port)))
+        async with asyncio.timeout(3):
+            while not events:
+                await asyncio.sleep(0.01)
+        assert isinstance(events[0], CallArrived)
+        sw.ringback(events[0].call_id)
+        await asyncio.sleep(0.2)
+        phone.hangup()  # CANCEL
+        dial.cancel()  # aiosipua drops the call on CANCEL: the 487 never reaches wait_answered
+        async with asyncio.timeout(3):
+            while not cdrs:
+                await asyncio.sleep(0.01)
+        assert cdrs[0].disposition is Disposition.CANCELLED
+        assert cdrs[0].hangup_by is HangupBy.REMOTE and cdrs[0].answered_at is None
+    finally:
+        await phone.stop()
+        await sw.stop()

@@ -212,6 +212,7 @@ class SipSwitch:
         self.calls: dict[str, Call] = {}
         self.legs: dict[str, Leg] = {}
         self._by_sip: dict[str, Leg] = {}
+        self._cancelled: dict[str, OutgoingCall] = {}  # Call-ID -> INVITE awaiting its 487
         self._ids = itertools.count(1)
         self._tasks: list[asyncio.Task[None]] = []
         self.transport: UdpTransport | None = None
@@ -673,6 +674,11 @@ class SipSwitch:
                     leg.outgoing.hangup(self.uac)
                 else:
                     leg.outgoing.cancel(self.uac)
+                    # aiosipua forgets the call on CANCEL; we still owe the 487 an ACK
+                    self._cancelled[leg.outgoing.call_id] = leg.outgoing
+                    asyncio.get_running_loop().call_later(
+                        32.0, self._cancelled.pop, leg.outgoing.call_id, None
+                    )
         except (ValueError, RuntimeError, OSError):
             log.warning("could not end SIP dialog of %s", leg.leg_id, exc_info=True)
 
@@ -693,12 +699,11 @@ class SipSwitch:
         cust = rec.legs[0] if rec.legs else None
         if agent_answered:
             rec.disposition = Disposition.ANSWERED
-        elif cust is not None and cust.disposition is not None:
-            rec.disposition = (
-                Disposition.NO_ANSWER
-                if cust.disposition is Disposition.ANSWERED
-                else cust.disposition
-            )
+        elif cust is not None and cust.disposition is Disposition.ANSWERED:
+            caller_left = cust.hangup_by is HangupBy.REMOTE
+            rec.disposition = Disposition.ABANDONED if caller_left else Disposition.NO_ANSWER
+        elif cust is not None:
+            rec.disposition = cust.disposition
         self.calls.pop(call.call_id, None)
         if self.cdr_sink is not None:
             try:
@@ -778,7 +783,7 @@ class SipSwitch:
             leg.got_response = True  # stops our INVITE retransmissions
         if resp.status_code < 300:
             return
-        out = leg.outgoing if leg is not None else None
+        out = leg.outgoing if leg is not None else self._cancelled.get(resp.call_id or "")
         if out is None or self.transport is None:
             return
         inv = out.invite
@@ -946,7 +951,7 @@ def _disposition(answered: bool, status: int, by: HangupBy) -> Disposition:
         return Disposition.BUSY
     if status in (408, 480) or by is HangupBy.TIMEOUT:
         return Disposition.NO_ANSWER
-    if status == 487 or by is HangupBy.REMOTE:
+    if status == 487 or by in (HangupBy.REMOTE, HangupBy.PEER_LEG):
         return Disposition.CANCELLED
     return Disposition.FAILED
 

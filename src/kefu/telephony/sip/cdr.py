@@ -18,6 +18,7 @@ class Disposition(enum.Enum):
     BUSY = "busy"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    ABANDONED = "abandoned"  # the switch answered (IVR, queue) but the caller left first
 
 
 @dataclass
