@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -38,6 +39,8 @@ def serve(
     trunk: Annotated[list[str] | None, typer.Option(help="IP accepted without digest.")] = None,
     recordings: Annotated[Path, typer.Option(help="Where call WAVs go.")] = Path("var/recordings"),
     rtp_timeout: Annotated[float, typer.Option(help="Seconds without RTP before hang-up.")] = 30.0,
+    gateway: Annotated[str | None, typer.Option(help="HOST:PORT of the outside trunk.")] = None,
+    outside: Annotated[list[str] | None, typer.Option(help="EXT allowed to dial 9+number.")] = None,
 ) -> None:
     """Run the switch until Ctrl-C, routing calls by --route and printing every event."""
     from kefu.cli import guarded
@@ -56,6 +59,11 @@ def serve(
             trunk_allow=tuple(trunk or ["127.0.0.1"]),
             rtp_timeout=rtp_timeout,
         )
+        if gateway:
+            gw_host, _, gw_port = gateway.rpartition(":")
+            if not gw_host or not gw_port.isdigit():
+                raise ConfigError("--gateway", f"cannot read {gateway!r}", "Use HOST:PORT.")
+            config.trunks["gateway"] = (gw_host, int(gw_port))
         creds = MemoryCredentials()
         for ext, pw in _pairs(user or [], "--user"):
             creds.set_password(ext, config.realm, pw)
@@ -65,7 +73,13 @@ def serve(
 
         async def main() -> None:
             switch = SipSwitch(config, cdr_sink=lambda c: typer.echo(f"CDR {c}"), credentials=creds)
-            router = Router(switch, routes, recordings=recordings)
+            router = Router(
+                switch,
+                routes,
+                recordings=recordings,
+                trunk="gateway" if gateway else None,
+                outside_allowed=frozenset(outside or []),
+            )
 
             def sink(event: object) -> None:
                 typer.echo(f"event {event}")
@@ -80,7 +94,7 @@ def serve(
                 await switch.stop()
 
         with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(main())
+            _run(main())
 
     run()
 
@@ -120,7 +134,17 @@ def phone(
             await ph.stop()
 
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(main())
+        _run(main())
+
+
+def _run(coro: Coroutine[Any, Any, None]) -> None:
+    """Run on uvloop when it is installed (the media path is cheaper there)."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(coro)
+        return
+    uvloop.run(coro)
 
 
 def register(app: typer.Typer) -> None:
