@@ -343,3 +343,72 @@ def test_registrar_expires_bindings_and_reports_them() -> None:
     assert reg.lookup("8001") is None and reg.lookup("8002") is not None
     assert reg.expire(now) == ["8001"]
     assert changes == [("8001", False, "sip:8001@127.0.0.1:5070")]
+
+
+def reply_to(request: bytes, code: int, reason: str) -> bytes:
+    """A response copying Via/From/To/Call-ID/CSeq (To tagged), as a minimal phone sends."""
+    head = request.split(b"\r\n\r\n", 1)[0].decode().split("\r\n")
+    keep = [
+        ln for ln in head[1:] if ln.split(":", 1)[0].lower() in ("via", "from", "call-id", "cseq")
+    ]
+    to = next(ln for ln in head[1:] if ln.lower().startswith("to:"))
+    to = to if ";tag=" in to else to + ";tag=phone1"
+    return (
+        "\r\n".join([f"SIP/2.0 {code} {reason}", *keep, to, "Content-Length: 0"]) + "\r\n\r\n"
+    ).encode()
+
+
+@pytest.mark.parametrize("ending", ["busy", "cancel"])
+async def test_switch_acks_final_errors_from_a_phone(ending: str) -> None:
+    """aiosipua 0.7.1 sends no ACK for non-2xx finals (nor after its CANCEL): the switch does."""
+    import time
+
+    from kefu.telephony.sip.registrar import Binding
+
+    events: list[SwitchEvent] = []
+    sw = SipSwitch(SwitchConfig(port=free_port()), sink=events.append)
+    await sw.start()
+    phone = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    phone.bind(("127.0.0.1", 0))
+    phone.setblocking(False)
+    caller = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    caller.bind(("127.0.0.1", 0))
+    port = phone.getsockname()[1]
+    sw.registrar.bindings["8001"] = Binding(
+        "8001", f"sip:8001@127.0.0.1:{port}", ("127.0.0.1", port), time.time() + 60
+    )
+    loop = asyncio.get_running_loop()
+    to_switch = ("127.0.0.1", sw.config.port)
+
+    async def recv(prefix: bytes) -> bytes:
+        async with asyncio.timeout(3):
+            while True:
+                data = await loop.sock_recv(phone, 65535)
+                if data.startswith(prefix):
+                    return data
+
+    try:
+        caller.sendto(invite(sw.config.port, caller.getsockname()[1]), to_switch)
+        async with asyncio.timeout(2):
+            while not events:
+                await asyncio.sleep(0.01)
+        arrived = events[0]
+        assert isinstance(arrived, CallArrived)
+        leg = sw.ring(arrived.call_id, "8001")
+        inv = await recv(b"INVITE ")
+        phone.sendto(reply_to(inv, 180, "Ringing"), to_switch)
+        if ending == "busy":
+            phone.sendto(reply_to(inv, 486, "Busy Here"), to_switch)
+        else:
+            await asyncio.sleep(0.1)
+            sw.cancel_ring(leg)
+            cancel = await recv(b"CANCEL ")
+            phone.sendto(reply_to(cancel, 200, "OK"), to_switch)
+            phone.sendto(reply_to(inv, 487, "Request Terminated"), to_switch)
+        ack = await recv(b"ACK ")
+        branch = inv.split(b"branch=")[1].split(b";")[0].split(b"\r")[0]
+        assert branch in ack and b"CSeq: 1 ACK" in ack and b"tag=phone1" in ack
+    finally:
+        phone.close()
+        caller.close()
+        await sw.stop()
