@@ -1,1 +1,1 @@
-"""kefu.audio."""
+"""Audio: the media engine on numpy frames (G.711, prompts, recorder, mixer, tones)."""

@@ -1,0 +1,961 @@
+"""The SIP B2BUA: kefu's switch, built on aiosipua (signalling) and our own RTP endpoints.
+
+How it works. One UDP SIP socket serves three roles: registrar for agents' phones, UAS for
+inbound calls (trunks allowed by IP or digest; agents' phones by digest), and UAC for the
+legs we place to agents. A `Call` is the customer's leg plus the legs added to it. Each leg
+has its own RTP socket (`RtpEndpoint`). When two legs are bridged, each received packet is
+forwarded to the other leg as it is (μ-law↔A-law by a 256-byte table when the codecs differ)
+and queued, still encoded, for the recorder, which decodes in batches. Prompts, music on hold
+and supervisor mixing are produced by one 20 ms ticker for all legs.
+
+The switch decides nothing about routing: it reports `kefu.telephony.port` events to one
+sink and obeys the `Switch` methods. One rule is built in: when the customer leg ends,
+every other leg of the call ends with it (hangup_by PEER_LEG).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import re
+import socket
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aiortp import DtmfEvent
+from aiosipua import (
+    IncomingCall,
+    OutgoingCall,
+    SipRequest,
+    SipResponse,
+    SipTransport,
+    SipUAC,
+    TcpSipTransport,
+    parse_sdp,
+)
+from aiosipua.dialog import DialogState
+
+from kefu.audio.frames import FRAME, silence
+from kefu.audio.g711 import DECODERS, ENCODERS, TRANSCODERS
+from kefu.audio.mixer import MixMode, Party, mix
+from kefu.audio.player import PromptPlayer
+from kefu.audio.recorder import LEFT, RIGHT, StereoRecorder
+from kefu.errors import KefuError
+from kefu.telephony.port import (
+    CallArrived,
+    CallEnded,
+    Dtmf,
+    EventSink,
+    HangupBy,
+    HoldChanged,
+    LegAnswered,
+    LegEnded,
+    LegRinging,
+    LegRole,
+    PlaybackDone,
+    RegistrationChanged,
+    SupervisionChanged,
+    Switch,
+    SwitchEvent,
+)
+from kefu.telephony.prompts import PROMPT_DIR, load_prompt
+from kefu.telephony.sip.auth import CredentialStore, DigestAuthenticator, MemoryCredentials
+from kefu.telephony.sip.cdr import CallRecord, CdrSink, Disposition, LegRecord
+from kefu.telephony.sip.registrar import Binding, Registrar
+from kefu.telephony.sip.rtp import RtpEndpoint
+from kefu.telephony.sip.sdp import ANSWER_DIRECTION, CODEC_NAMES, MediaOffer, build_sdp, read_sdp
+from kefu.telephony.sip.transport import UdpTransport
+from kefu.telephony.sip.uas import RetransmitSafeUas
+
+log = logging.getLogger(__name__)
+
+PARTY_OF = {
+    LegRole.CUSTOMER: Party.CUSTOMER,
+    LegRole.AGENT: Party.AGENT,
+    LegRole.OUTSIDE: Party.AGENT,
+    LegRole.SUPERVISOR: Party.SUPERVISOR,
+}
+
+
+class SwitchError(KefuError):
+    """A switch command named an unknown call or leg, or cannot be done in its state."""
+
+
+def free_port(host: str = "127.0.0.1", kind: int = socket.SOCK_DGRAM) -> int:
+    """A port that was free a moment ago (aiosipua needs the real port before binding)."""
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class SwitchConfig:
+    """Settings of one switch instance."""
+
+    host: str = "127.0.0.1"
+    port: int = 5060
+    media_host: str | None = None
+    realm: str = "kefu"
+    trunk_allow: tuple[str, ...] = ("127.0.0.1",)  # source IPs accepted without digest
+    codecs: tuple[int, ...] = (0, 8)  # PCMU, PCMA in our order of preference
+    dtmf_pt: int = 101
+    rtp_timeout: float = 30.0
+    ring_timeout: float = 30.0
+    tcp: bool = False  # also listen on TCP at the same port
+    trunks: dict[str, tuple[str, int]] = field(default_factory=dict)  # name -> gateway
+    prompt_dir: Path = PROMPT_DIR
+    moh: str = "hold_music"
+    user_agent: str = "kefu"
+
+
+@dataclass(eq=False)
+class Leg:
+    """One SIP dialog of a call and its RTP endpoint."""
+
+    leg_id: str
+    call: Call
+    role: LegRole
+    ep: RtpEndpoint
+    record: LegRecord
+    sip_call_id: str = ""
+    incoming: IncomingCall | None = None
+    outgoing: OutgoingCall | None = None
+    offer: MediaOffer | None = None
+    codec: int = 0
+    dtmf_pt: int | None = None
+    answered: bool = False
+    ended: bool = False
+    held_by_phone: bool = False
+    player: PromptPlayer | None = None
+    player_interruptible: bool = True
+    mix_in: list[bytes] = field(default_factory=list)
+    last_dtmf_ts: int | None = None
+    ring_timer: asyncio.TimerHandle | None = None
+    got_response: bool = False
+    sdp_version: int = 1
+
+
+@dataclass(eq=False)
+class Call:
+    """A customer's call and every leg attached to it."""
+
+    call_id: str
+    record: CallRecord
+    legs: dict[str, Leg] = field(default_factory=dict)
+    customer: Leg | None = None
+    bridged: Leg | None = None  # the agent leg connected to the customer
+    held: bool = False
+    recorder: StereoRecorder | None = None
+    mode: MixMode = MixMode.NORMAL
+    supervisor: Leg | None = None
+    ended: bool = False
+
+
+class _Uas(RetransmitSafeUas):
+    """SipUAS plus REGISTER, INFO, auth on new INVITEs, and ACK for non-2xx (see report)."""
+
+    def __init__(self, switch: SipSwitch, transport: SipTransport, uac: SipUAC) -> None:
+        super().__init__(transport, user_agent=switch.config.user_agent, uac=uac)
+        self.switch = switch
+        self._handlers["REGISTER"] = lambda r, a: switch._on_register(r, a, self)
+        self._handlers["INFO"] = lambda r, a: switch._on_info(r, a, self)
+        plain_invite = self._handlers["INVITE"]
+
+        def guarded_invite(request: SipRequest, addr: tuple[str, int]) -> None:
+            call_id = request.call_id or ""
+            is_new = call_id not in self._calls and call_id not in uac._calls
+            if is_new and not switch._admit(request, addr, self):
+                return
+            plain_invite(request, addr)
+
+        self._handlers["INVITE"] = guarded_invite
+
+    def _on_message(self, msg: SipRequest | SipResponse, addr: tuple[str, int]) -> None:
+        try:
+            if isinstance(msg, SipResponse):
+                self.switch._on_response(msg, addr)
+            super()._on_message(msg, addr)
+        except Exception:
+            # a malformed message must never take the switch down: answer 400 if we can
+            log.warning("bad SIP message from %s", addr, exc_info=True)
+            if isinstance(msg, SipRequest) and msg.method.upper() != "ACK":
+                with contextlib.suppress(Exception):
+                    self._send_error(msg, 400, "Bad Request")
+
+    def send_error(
+        self, request: SipRequest, code: int, reason: str, headers: dict[str, str] | None = None
+    ) -> None:
+        """Answer a request outside any dialog."""
+        self._send_error(request, code, reason, extra_headers=headers)
+
+
+class SipSwitch:
+    """The B2BUA. Implements `kefu.telephony.port.Switch`; reports to `sink`."""
+
+    def __init__(
+        self,
+        config: SwitchConfig,
+        sink: EventSink | None = None,
+        cdr_sink: CdrSink | None = None,
+        credentials: CredentialStore | None = None,
+    ) -> None:
+        self.config = config
+        self.sink = sink
+        self.cdr_sink = cdr_sink
+        self.credentials = credentials if credentials is not None else MemoryCredentials()
+        self.auth = DigestAuthenticator(config.realm, self.credentials)
+        self.registrar = Registrar(self.auth, on_change=self._registration_changed)
+        self.calls: dict[str, Call] = {}
+        self.legs: dict[str, Leg] = {}
+        self._by_sip: dict[str, Leg] = {}
+        self._cancelled: dict[str, OutgoingCall] = {}  # Call-ID -> INVITE awaiting its 487
+        self._ids = itertools.count(1)
+        self._tasks: list[asyncio.Task[None]] = []
+        self.transport: UdpTransport | None = None
+        self.uac: SipUAC | None = None
+        self.uas: _Uas | None = None
+        self.tcp_uas: _Uas | None = None
+        self.ticks_late = 0
+
+    # ---- lifecycle ------------------------------------------------------------------
+
+    @property
+    def media_host(self) -> str:
+        """The IP put in our SDP."""
+        return self.config.media_host or self.config.host
+
+    async def start(self) -> None:
+        """Bind the SIP socket and start the media ticker and the watchdog."""
+        self.transport = UdpTransport(local_addr=(self.config.host, self.config.port))
+        self.uac = SipUAC(self.transport)
+        self.uas = self._wire(_Uas(self, self.transport, self.uac))
+        await self.uas.start()
+        if self.config.tcp:
+            # inbound calls and REGISTERs over TCP too; legs to agents are placed over UDP
+            tcp = TcpSipTransport(local_addr=(self.config.host, self.config.port))
+            self.tcp_uas = self._wire(_Uas(self, tcp, SipUAC(tcp)))
+            await self.tcp_uas.start()
+        self._tasks = [asyncio.create_task(self._ticker()), asyncio.create_task(self._watchdog())]
+
+    def _wire(self, uas: _Uas) -> _Uas:
+        uas.on_invite = self._on_invite
+        uas.on_bye = self._on_bye
+        uas.on_cancel = self._on_cancel
+        uas.on_reinvite = self._on_reinvite
+        uas.on_ack_timeout = self._on_ack_timeout
+        return uas
+
+    async def stop(self) -> None:
+        """Hang up every call, stop the tasks and close the socket."""
+        for call in list(self.calls.values()):
+            self.hangup_call(call.call_id)
+        for t in self._tasks:
+            t.cancel()
+        for t in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await t
+        await asyncio.sleep(0.05)  # let the BYEs leave
+        for uas in (self.uas, self.tcp_uas):
+            if uas is not None:
+                await uas.stop()
+
+    def _emit(self, event: SwitchEvent) -> None:
+        if self.sink is not None:
+            try:
+                self.sink(event)
+            except Exception:
+                log.exception("event sink failed on %r", event)
+
+    def _new_id(self, prefix: str) -> str:
+        return f"{prefix}{next(self._ids)}"
+
+    async def _new_leg(self, call: Call, role: LegRole, peer: str) -> Leg:
+        ep = await RtpEndpoint.open(self.media_host, self._on_rtp)
+        leg = Leg(
+            self._new_id("leg"),
+            call,
+            role,
+            ep,
+            LegRecord(leg_id="", role=role, peer=peer, offered_at=time.time()),
+        )
+        leg.record.leg_id = leg.leg_id
+        ep.owner = leg
+        call.legs[leg.leg_id] = leg
+        call.record.legs.append(leg.record)
+        self.legs[leg.leg_id] = leg
+        return leg
+
+    # ---- admission and registration --------------------------------------------------
+
+    def _admit(self, request: SipRequest, addr: tuple[str, int], uas: _Uas) -> bool:
+        """Trunk by IP allow-list, otherwise digest (Proxy-Authorization)."""
+        if addr[0] in self.config.trunk_allow:
+            return True
+        if self.auth.verify(request, "proxy-authorization") is not None:
+            return True
+        uas.send_error(
+            request,
+            407,
+            "Proxy Authentication Required",
+            {"Proxy-Authenticate": self.auth.challenge()},
+        )
+        return False
+
+    def _on_register(self, request: SipRequest, addr: tuple[str, int], uas: _Uas) -> None:
+        uas.transport.send_reply(self.registrar.handle(request, addr))
+
+    def _registration_changed(self, ext: str, up: bool, contact: str) -> None:
+        self._emit(RegistrationChanged(ext, up, contact, time.time()))
+
+    # ---- inbound calls ---------------------------------------------------------------
+
+    def _on_invite(self, inc: IncomingCall) -> None:
+        offer = read_sdp(inc.invite.text) if inc.invite.body else None
+        codec = next((c for c in (offer.codecs if offer else ()) if c in self.config.codecs), None)
+        if offer is None or codec is None:
+            inc.reject(488, "Not Acceptable Here")
+            return
+        asyncio.get_running_loop().create_task(self._admit_call(inc, offer, codec))
+
+    async def _admit_call(self, inc: IncomingCall, offer: MediaOffer, codec: int) -> None:
+        caller = _user(inc.invite.get_header("from") or "")
+        dialed = _user(inc.invite.uri)
+        call_id = self._new_id("call")
+        call = Call(call_id, CallRecord(call_id, caller, dialed, time.time()))
+        self.calls[call_id] = call
+        leg = await self._new_leg(call, LegRole.CUSTOMER, caller)
+        leg.incoming, leg.sip_call_id, leg.offer = inc, inc.call_id, offer
+        leg.codec, leg.dtmf_pt = codec, offer.dtmf_pt
+        leg.ep.remote = offer.addr
+        leg.record.codec = CODEC_NAMES[codec]
+        call.customer = leg
+        self._by_sip[inc.call_id] = leg
+        if inc.dialog.state == DialogState.TERMINATED:  # CANCEL raced the socket bind
+            self._end_leg(leg, HangupBy.REMOTE, 487)
+            return
+        self._emit(CallArrived(call_id, leg.leg_id, caller, dialed, time.time()))
+
+    def answer(self, call_id: str) -> None:
+        """Answer the customer leg."""
+        leg = self._customer(call_id)
+        if leg.answered or leg.ended or leg.incoming is None:
+            return
+        leg.incoming.accept(parse_sdp(self._sdp_for(leg, "sendrecv")))
+        self._answered(leg)
+
+    def ringback(self, call_id: str) -> None:
+        """Send 180 Ringing to the customer (before answering)."""
+        leg = self._customer(call_id)
+        if leg.incoming is not None and not leg.answered:
+            leg.incoming.ringing()
+
+    def reject(self, call_id: str, status: int = 486) -> None:
+        """Refuse an unanswered inbound call."""
+        leg = self._customer(call_id)
+        if leg.answered:
+            raise SwitchError(f"{call_id}: already answered; hang up instead")
+        self._end_leg(leg, HangupBy.SWITCH, status)
+
+    def _sdp_for(self, leg: Leg, direction: str) -> str:
+        leg.sdp_version += 1
+        return build_sdp(
+            self.media_host,
+            leg.ep.local[1],
+            (leg.codec,),
+            self.config.dtmf_pt if leg.dtmf_pt is not None else None,
+            direction,
+            leg.sdp_version,
+        )
+
+    def _answered(self, leg: Leg) -> None:
+        now = time.time()
+        leg.answered = True
+        leg.ep.last_rx = time.monotonic()
+        leg.record.answered_at = now
+        rec = leg.call.record
+        if rec.answered_at is None and leg.role is LegRole.CUSTOMER:
+            rec.answered_at = now
+        self._emit(LegAnswered(leg.call.call_id, leg.leg_id, now))
+
+    # ---- outbound legs (ringing agents) ----------------------------------------------
+
+    def ring(
+        self,
+        call_id: str,
+        extension: str,
+        role: LegRole = LegRole.AGENT,
+        timeout: float | None = None,
+    ) -> str:
+        """Ring a registered extension for this call; returns the leg id at once."""
+        call = self._call(call_id)
+        binding = self.registrar.lookup(extension)
+        if binding is None:
+            raise SwitchError(f"{extension}: no phone registered")
+        leg_id = self._new_id("leg")
+        asyncio.get_running_loop().create_task(
+            self._place(call, leg_id, extension, role, timeout or self.config.ring_timeout)
+        )
+        return leg_id
+
+    def dial_out(self, call_id: str, number: str, trunk: str, timeout: float | None = None) -> str:
+        """Call an outside number through a configured trunk; returns the leg id at once."""
+        call = self._call(call_id)
+        addr = self.config.trunks.get(trunk)
+        if addr is None:
+            raise SwitchError(f"{trunk}: no such trunk in the switch settings")
+        if not re.fullmatch(r"\+?[0-9]{2,20}", number):
+            raise SwitchError(f"{number!r}: not a phone number")
+        binding = Binding(number, f"sip:{number}@{addr[0]}:{addr[1]}", addr, float("inf"))
+        leg_id = self._new_id("leg")
+        asyncio.get_running_loop().create_task(
+            self._place(
+                call, leg_id, number, LegRole.OUTSIDE, timeout or self.config.ring_timeout, binding
+            )
+        )
+        return leg_id
+
+    async def _place(
+        self,
+        call: Call,
+        leg_id: str,
+        ext: str,
+        role: LegRole,
+        timeout: float,
+        fixed: Binding | None = None,
+    ) -> None:
+        assert self.uac is not None
+        binding = fixed or self.registrar.lookup(ext)
+        if binding is None or call.ended:
+            return
+        leg = await self._new_leg(call, role, ext)
+        # keep the id promised by ring()
+        del call.legs[leg.leg_id], self.legs[leg.leg_id]
+        leg.leg_id = leg.record.leg_id = leg_id
+        call.legs[leg_id] = leg
+        self.legs[leg_id] = leg
+        cust = call.customer
+        first = cust.codec if cust is not None else self.config.codecs[0]
+        codecs = (first, *[c for c in self.config.codecs if c != first])
+        sdp = build_sdp(self.media_host, leg.ep.local[1], codecs, self.config.dtmf_pt)
+        host = f"{self.config.host}:{self.config.port}"
+        out = self.uac.send_invite(
+            f"sip:{call.record.caller or 'kefu'}@{host}",
+            binding.contact,
+            binding.addr,
+            parse_sdp(sdp),
+            user_agent=self.config.user_agent,
+        )
+        leg.outgoing, leg.sip_call_id = out, out.call_id
+        self._by_sip[out.call_id] = leg
+        out.on_ringing = lambda _c: self._emit(LegRinging(call.call_id, leg_id, ext, time.time()))
+        out.on_answer = lambda c: self._agent_answered(leg, c)
+        out.on_rejected = lambda _c, status, _r: self._end_leg(leg, HangupBy.REJECTED, status)
+        leg.ring_timer = asyncio.get_running_loop().call_later(
+            timeout, lambda: self._end_leg(leg, HangupBy.TIMEOUT, 408) if not leg.answered else None
+        )
+        asyncio.get_running_loop().create_task(self._retransmit_invite(leg, binding.addr))
+
+    async def _retransmit_invite(self, leg: Leg, addr: tuple[str, int]) -> None:
+        """RFC 3261 timer A over UDP (aiosipua 0.7.1 sends the INVITE once): 0.5, 1, 2, 4 s."""
+        delay = 0.5
+        while delay <= 4.0:
+            await asyncio.sleep(delay)
+            if leg.got_response or leg.ended or leg.outgoing is None or self.transport is None:
+                return
+            self.transport.send(leg.outgoing.invite, addr)
+            delay *= 2
+
+    def _agent_answered(self, leg: Leg, out: OutgoingCall) -> None:
+        if leg.ring_timer is not None:
+            leg.ring_timer.cancel()
+        if leg.ended:  # answered after we gave up: hang it up
+            with contextlib.suppress(ValueError):
+                out.hangup(self.uac)  # type: ignore[arg-type]
+            return
+        ans = read_sdp(out.sdp_answer) if out.sdp_answer is not None else None
+        if ans is None or not ans.codecs or ans.codecs[0] not in DECODERS:
+            self._end_leg(leg, HangupBy.ERROR, 488)
+            return
+        leg.offer, leg.codec, leg.dtmf_pt = ans, ans.codecs[0], ans.dtmf_pt
+        leg.ep.remote = ans.addr
+        leg.record.codec = CODEC_NAMES[leg.codec]
+        self._answered(leg)
+
+    def pickup(self, call_id: str, picker_call_id: str) -> str:
+        """抢接: answer the phone that dialled a pick-up code and make it the agent leg of the
+        ringing call `call_id`; the legs still ringing there stop. Returns the moved leg id."""
+        target, picker = self._call(call_id), self._call(picker_call_id)
+        leg = picker.customer
+        if leg is None or leg.answered or leg.incoming is None or target.customer is None:
+            raise SwitchError(f"{picker_call_id}: not a waiting pick-up call")
+        if any(lg.answered for lg in target.legs.values() if lg.role is LegRole.AGENT):
+            raise SwitchError(f"{call_id}: already answered by an agent")
+        # the picker's own inbound call disappears into the target call (no CDR of its own)
+        picker.legs.pop(leg.leg_id)
+        picker.customer, picker.ended = None, True
+        self.calls.pop(picker_call_id, None)
+        leg.call, leg.role = target, LegRole.AGENT
+        leg.record.role = LegRole.AGENT
+        target.legs[leg.leg_id] = leg
+        target.record.legs.append(leg.record)
+        for other in list(target.legs.values()):
+            if other.role is LegRole.AGENT and other is not leg and not other.answered:
+                self._end_leg(other, HangupBy.SWITCH, 487)
+        leg.incoming.accept(parse_sdp(self._sdp_for(leg, "sendrecv")))
+        self._answered(leg)
+        return leg.leg_id
+
+    def cancel_ring(self, leg_id: str) -> None:
+        """Stop ringing a leg that has not answered."""
+        leg = self._leg(leg_id)
+        if not leg.answered:
+            self._end_leg(leg, HangupBy.SWITCH, 487)
+
+    # ---- bridging, hold, playback, recording, supervision ---------------------------
+
+    def bridge(self, call_id: str, leg_id: str) -> None:
+        """Connect the customer to `leg_id`."""
+        call = self._call(call_id)
+        leg = self._leg(leg_id)
+        if not leg.answered or leg.ended:
+            raise SwitchError(f"{leg_id}: not answered")
+        call.bridged = leg
+        for side in (call.customer, leg):
+            if side is not None:
+                side.player = None
+
+    def unbridge(self, call_id: str) -> None:
+        """Disconnect the customer from the agent; both legs stay up."""
+        self._call(call_id).bridged = None
+
+    def hold(self, call_id: str) -> None:
+        """Music on hold to the customer; the agent is not heard."""
+        call = self._call(call_id)
+        if call.held:
+            return
+        call.held = True
+        cust = call.customer
+        if cust is not None and not cust.ended:
+            cust.player = PromptPlayer(
+                [load_prompt(self.config.moh, self.config.prompt_dir)], loop=True
+            )
+            cust.player_interruptible = False
+        self._emit(HoldChanged(call_id, cust.leg_id if cust else "", True, time.time()))
+
+    def resume(self, call_id: str) -> None:
+        """Back from hold."""
+        call = self._call(call_id)
+        if not call.held:
+            return
+        call.held = False
+        if call.customer is not None:
+            call.customer.player = None
+        self._emit(
+            HoldChanged(call_id, call.customer.leg_id if call.customer else "", False, time.time())
+        )
+
+    def play(self, leg_id: str, prompts: Sequence[str], *, interruptible: bool = True) -> None:
+        """Queue prompts (names in the prompt dir, or paths to WAV files) on a leg."""
+        leg = self._leg(leg_id)
+        pcm = [
+            load_prompt(p, self.config.prompt_dir)
+            if "/" not in p
+            else load_prompt(Path(p).stem, Path(p).parent)
+            for p in prompts
+        ]
+        if leg.player is None or leg.player.loop:
+            leg.player = PromptPlayer(pcm)
+        else:
+            for p in pcm:
+                leg.player.enqueue(p)
+        leg.player_interruptible = interruptible
+
+    def stop_playback(self, leg_id: str) -> None:
+        """Stop prompts on a leg (emits PlaybackDone interrupted)."""
+        leg = self._leg(leg_id)
+        if leg.player is not None:
+            leg.player = None
+            self._emit(PlaybackDone(leg.call.call_id, leg_id, time.time(), interrupted=True))
+
+    def record(self, call_id: str, path: Path) -> None:
+        """Record customer (left) and agent (right) to a stereo WAV."""
+        call = self._call(call_id)
+        if call.recorder is None:
+            call.recorder = StereoRecorder(path, time.monotonic())
+            call.record.recording = Path(path)
+
+    def stop_recording(self, call_id: str) -> None:
+        """Close the call's recording."""
+        call = self._call(call_id)
+        if call.recorder is not None:
+            call.recorder.close(time.monotonic())
+
+    def supervise(self, call_id: str, leg_id: str, mode: MixMode) -> None:
+        """Mix a supervisor leg into the call (listen, whisper, barge, intercept, normal)."""
+        call = self._call(call_id)
+        leg = self._leg(leg_id)
+        if leg.role is not LegRole.SUPERVISOR or not leg.answered or leg.call is not call:
+            raise SwitchError(f"{leg_id}: not an answered supervisor leg of {call_id}")
+        call.supervisor = leg if mode is not MixMode.NORMAL else None
+        call.mode = mode
+        for lg in (call.customer, call.bridged, leg):
+            if lg is not None:
+                lg.mix_in.clear()
+        self._emit(SupervisionChanged(call_id, leg_id, mode, time.time()))
+        if mode is MixMode.INTERCEPT and call.bridged is not None:
+            agent = call.bridged
+            call.bridged = None
+            self._end_leg(agent, HangupBy.SWITCH)
+
+    # ---- hang-up ---------------------------------------------------------------------
+
+    def hangup(self, leg_id: str) -> None:
+        """Hang up one leg."""
+        leg = self.legs.get(leg_id)
+        if leg is not None:
+            self._end_leg(leg, HangupBy.SWITCH)
+
+    def hangup_call(self, call_id: str) -> None:
+        """Hang up every leg of a call."""
+        call = self.calls.get(call_id)
+        if call is None:
+            return
+        if call.customer is not None and not call.customer.ended:
+            self._end_leg(call.customer, HangupBy.SWITCH)
+        for leg in list(call.legs.values()):
+            if not leg.ended:
+                self._end_leg(leg, HangupBy.SWITCH)
+
+    def _end_leg(self, leg: Leg, by: HangupBy, status: int = 0) -> None:
+        if leg.ended:
+            return
+        leg.ended = True
+        call = leg.call
+        if leg.ring_timer is not None:
+            leg.ring_timer.cancel()
+        if by is not HangupBy.REMOTE:
+            self._send_end(leg, status)
+        leg.ep.close()
+        leg.player = None
+        now = time.time()
+        rec = leg.record
+        rec.ended_at, rec.hangup_by, rec.sip_status = now, by, status
+        rec.disposition = _disposition(leg.answered, status, by)
+        if call.bridged is leg:
+            call.bridged = None
+        if call.supervisor is leg:
+            call.supervisor, call.mode = None, MixMode.NORMAL
+        self._by_sip.pop(leg.sip_call_id, None)
+        self.legs.pop(leg.leg_id, None)
+        if call.record.hangup_by is None and (leg.answered or leg.role is LegRole.CUSTOMER):
+            call.record.hangup_by, call.record.hangup_role = by, leg.role
+        self._emit(LegEnded(call.call_id, leg.leg_id, by, now, status))
+        if leg.role is LegRole.CUSTOMER:
+            for other in list(call.legs.values()):
+                if not other.ended:
+                    self._end_leg(other, HangupBy.PEER_LEG)
+        if all(lg.ended for lg in call.legs.values()):
+            self._finish(call)
+
+    def _send_end(self, leg: Leg, status: int) -> None:
+        assert self.uac is not None
+        try:
+            if leg.incoming is not None:
+                if leg.answered:
+                    leg.incoming.hangup()
+                elif leg.incoming.dialog.state != DialogState.TERMINATED:
+                    leg.incoming.reject(status or 480)
+            elif leg.outgoing is not None:
+                if leg.answered:
+                    leg.outgoing.hangup(self.uac)
+                else:
+                    leg.outgoing.cancel(self.uac)
+                    # aiosipua forgets the call on CANCEL; we still owe the 487 an ACK
+                    self._cancelled[leg.outgoing.call_id] = leg.outgoing
+                    asyncio.get_running_loop().call_later(
+                        32.0, self._cancelled.pop, leg.outgoing.call_id, None
+                    )
+        except (ValueError, RuntimeError, OSError):
+            log.warning("could not end SIP dialog of %s", leg.leg_id, exc_info=True)
+
+    def _finish(self, call: Call) -> None:
+        if call.ended:
+            return
+        call.ended = True
+        now = time.time()
+        if call.recorder is not None:
+            call.recorder.close(time.monotonic())
+        rec = call.record
+        rec.ended_at = now
+        agent_answered = any(
+            lg.answered_at is not None
+            for lg in rec.legs
+            if lg.role in (LegRole.AGENT, LegRole.OUTSIDE)
+        )
+        cust = rec.legs[0] if rec.legs else None
+        if agent_answered:
+            rec.disposition = Disposition.ANSWERED
+        elif cust is not None and cust.disposition is Disposition.ANSWERED:
+            caller_left = cust.hangup_by is HangupBy.REMOTE
+            rec.disposition = Disposition.ABANDONED if caller_left else Disposition.NO_ANSWER
+        elif cust is not None:
+            rec.disposition = cust.disposition
+        self.calls.pop(call.call_id, None)
+        if self.cdr_sink is not None:
+            try:
+                self.cdr_sink(rec)
+            except Exception:
+                log.exception("CDR sink failed for %s", call.call_id)
+        self._emit(CallEnded(call.call_id, now))
+
+    # ---- SIP callbacks on existing dialogs -------------------------------------------
+
+    def _on_bye(self, _call: IncomingCall, request: SipRequest) -> None:
+        leg = self._by_sip.get(request.call_id or "")
+        if leg is not None:
+            self._end_leg(leg, HangupBy.REMOTE)
+
+    def _on_cancel(self, request: SipRequest, _addr: tuple[str, int]) -> None:
+        leg = self._by_sip.get(request.call_id or "")
+        if leg is not None:
+            self._end_leg(leg, HangupBy.REMOTE, 487)
+
+    def _on_ack_timeout(self, inc: IncomingCall) -> None:
+        leg = self._by_sip.get(inc.call_id)
+        if leg is not None:
+            self._end_leg(leg, HangupBy.ERROR, 408)
+
+    def _on_info(self, request: SipRequest, addr: tuple[str, int], uas: _Uas) -> None:
+        leg = self._by_sip.get(request.call_id or "")
+        if leg is None:
+            uas.send_error(request, 481, "Call/Transaction Does Not Exist")
+            return
+        uas.send_error(request, 200, "OK")
+        body = request.text.strip()
+        ctype = (request.content_type or "").lower()
+        digit = None
+        if ctype.startswith("application/dtmf-relay"):
+            m = re.search(r"Signal\s*=\s*([0-9A-Da-d*#])", body)
+            digit = m.group(1).upper() if m else None
+        elif ctype.startswith("application/dtmf") and body[:1] in "0123456789*#ABCD":
+            digit = body[:1]
+        if digit:
+            self._dtmf(leg, digit, "info")
+
+    def _on_reinvite(self, inc: IncomingCall) -> None:
+        leg = self._by_sip.get(inc.call_id)
+        if leg is None:
+            inc.reject(481)
+            return
+        offer = read_sdp(inc.invite.text) if inc.invite.body else None
+        if offer is None:  # no SDP: a refresh; answer with what we have
+            inc.accept(parse_sdp(self._sdp_for(leg, "sendrecv")))
+            return
+        codec = next((c for c in offer.codecs if c in self.config.codecs), None)
+        if codec is None:
+            inc.reject(488)
+            return
+        leg.offer, leg.codec, leg.dtmf_pt = offer, codec, offer.dtmf_pt
+        if offer.addr[0] != "0.0.0.0":
+            leg.ep.remote = offer.addr
+        inc.accept(parse_sdp(self._sdp_for(leg, ANSWER_DIRECTION[offer.direction])))
+        held = offer.direction in ("sendonly", "inactive")
+        if held == leg.held_by_phone:
+            return
+        leg.held_by_phone = held
+        call = leg.call
+        if leg.role is LegRole.AGENT and call.bridged is leg:
+            (self.hold if held else self.resume)(call.call_id)
+        else:
+            self._emit(HoldChanged(call.call_id, leg.leg_id, held, time.time()))
+
+    def _on_response(self, resp: SipResponse, addr: tuple[str, int]) -> None:
+        """ACK final non-2xx answers to our INVITEs: aiosipua 0.7.1 does not (RFC 3261 17.1.1.3)."""
+        cseq = resp.cseq
+        if cseq is None or cseq.method.upper() != "INVITE":
+            return
+        leg = self._by_sip.get(resp.call_id or "")
+        if leg is not None:
+            leg.got_response = True  # stops our INVITE retransmissions
+        if resp.status_code < 300:
+            return
+        out = leg.outgoing if leg is not None else self._cancelled.get(resp.call_id or "")
+        if out is None or self.transport is None:
+            return
+        inv = out.invite
+        ack = SipRequest(method="ACK", uri=inv.uri)
+        top = inv.headers.get_first("via")
+        if top:
+            ack.headers.append("Via", top)
+        for name in ("From", "Call-ID"):
+            v = inv.headers.get_first(name.lower())
+            if v:
+                ack.headers.set_single(name, v)
+        ack.headers.set_single("To", resp.headers.get_first("to") or "")
+        ack.headers.set_single("CSeq", f"{cseq.seq} ACK")
+        ack.headers.set_single("Max-Forwards", "70")
+        self.transport.send(ack, out.remote_addr)
+
+    # ---- media -----------------------------------------------------------------------
+
+    def _on_rtp(
+        self, ep: RtpEndpoint, pt: int, ts: int, ssrc: int, marker: bool, payload: bytes, now: float
+    ) -> None:
+        leg: Leg = ep.owner
+        if leg.ended:
+            return
+        call = leg.call
+        if pt == leg.dtmf_pt:
+            if len(payload) >= 4 and ts != leg.last_dtmf_ts:
+                ev = DtmfEvent.parse(payload)
+                if ev.end and ev.event < 16:  # one event per RTP timestamp (RFC 4733 2.5)
+                    leg.last_dtmf_ts = ts
+                    self._dtmf(leg, ev.digit, "rfc4733")
+            return
+        if pt not in DECODERS or not leg.answered:
+            return
+        rec = call.recorder
+        if rec is not None and not rec.closed:
+            if leg is call.customer:
+                rec.add(LEFT, pt, payload, now)
+            elif leg is call.bridged or (leg is call.supervisor and call.mode is MixMode.INTERCEPT):
+                rec.add(RIGHT, pt, payload, now)
+        if call.supervisor is not None:
+            if len(leg.mix_in) < 5:
+                leg.mix_in.append(
+                    payload if pt == leg.codec else TRANSCODERS[(pt, leg.codec)](payload)
+                )
+            return
+        if call.held:
+            return
+        peer = (
+            call.bridged
+            if leg is call.customer
+            else (call.customer if leg is call.bridged else None)
+        )
+        if peer is None or peer.ended or peer.player is not None:
+            return
+        if pt != peer.codec:
+            payload = TRANSCODERS[(pt, peer.codec)](payload)
+        peer.ep.forward(peer.codec, ssrc, ts, marker, payload)
+
+    def _dtmf(self, leg: Leg, digit: str, via: str) -> None:
+        leg.call.record.dtmf.append(digit)
+        if leg.player is not None and leg.player_interruptible:
+            self.stop_playback(leg.leg_id)  # 快速输入: a key skips the prompt
+        self._emit(Dtmf(leg.call.call_id, leg.leg_id, digit, time.time(), via))
+
+    async def _ticker(self) -> None:
+        loop = asyncio.get_running_loop()
+        nxt = loop.time()
+        while True:
+            nxt += 0.02
+            delay = nxt - loop.time()
+            if delay < -0.1:  # fell far behind: skip ahead rather than burst
+                self.ticks_late += 1
+                nxt = loop.time()
+            elif delay > 0:
+                await asyncio.sleep(delay)
+            try:
+                self._tick()
+            except Exception:
+                log.exception("media tick failed")
+
+    def _tick(self) -> None:
+        done: list[Leg] = []
+        for leg in list(self.legs.values()):
+            if leg.player is None or leg.ended or not leg.answered:
+                continue
+            frame = leg.player.next_frame()
+            if frame is None:
+                done.append(leg)
+                continue
+            leg.ep.send(leg.codec, ENCODERS[leg.codec](frame))
+        for leg in done:
+            leg.player = None
+            self._emit(PlaybackDone(leg.call.call_id, leg.leg_id, time.time()))
+        for call in list(self.calls.values()):
+            if call.supervisor is not None:
+                self._mix(call)
+
+    def _mix(self, call: Call) -> None:
+        parties: dict[Party, Leg] = {}
+        for leg in (call.customer, call.bridged, call.supervisor):
+            if leg is not None and not leg.ended and leg.answered:
+                parties[PARTY_OF[leg.role]] = leg
+        frames = {}
+        for party, leg in parties.items():
+            frames[party] = DECODERS[leg.codec](leg.mix_in.pop(0)) if leg.mix_in else silence(FRAME)
+        heard = mix(call.mode, frames)
+        for party, leg in parties.items():
+            if leg.player is None and not (call.held and party is Party.CUSTOMER):
+                leg.ep.send(leg.codec, ENCODERS[leg.codec](heard[party]))
+
+    async def _watchdog(self) -> None:
+        while True:
+            await asyncio.sleep(min(1.0, self.config.rtp_timeout / 4))
+            try:
+                self.registrar.expire()
+                now = time.monotonic()
+                for leg in list(self.legs.values()):
+                    if (
+                        leg.answered
+                        and not leg.ended
+                        and not leg.held_by_phone
+                        and now - leg.ep.last_rx > self.config.rtp_timeout
+                    ):
+                        log.info(
+                            "no RTP on %s for %.0fs: ending", leg.leg_id, self.config.rtp_timeout
+                        )
+                        self._end_leg(leg, HangupBy.TIMEOUT)
+            except Exception:
+                log.exception("watchdog failed")
+
+    # ---- lookups ---------------------------------------------------------------------
+
+    def _call(self, call_id: str) -> Call:
+        call = self.calls.get(call_id)
+        if call is None:
+            raise SwitchError(f"{call_id}: no such call")
+        return call
+
+    def _customer(self, call_id: str) -> Leg:
+        leg = self._call(call_id).customer
+        if leg is None:
+            raise SwitchError(f"{call_id}: no customer leg")
+        return leg
+
+    def _leg(self, leg_id: str) -> Leg:
+        leg = self.legs.get(leg_id)
+        if leg is None:
+            raise SwitchError(f"{leg_id}: no such leg")
+        return leg
+
+
+def _user(uri_or_header: str) -> str:
+    m = re.search(r"sips?:([^@;>]+)@", uri_or_header)
+    if m:
+        return m.group(1)
+    m = re.search(r"sips?:([^;>]+)", uri_or_header)
+    return m.group(1) if m else ""
+
+
+def _disposition(answered: bool, status: int, by: HangupBy) -> Disposition:
+    if answered:
+        return Disposition.ANSWERED
+    if status == 486 or status == 600:
+        return Disposition.BUSY
+    if status in (408, 480) or by is HangupBy.TIMEOUT:
+        return Disposition.NO_ANSWER
+    if status == 487 or by in (HangupBy.REMOTE, HangupBy.PEER_LEG):
+        return Disposition.CANCELLED
+    return Disposition.FAILED
+
+
+def as_switch(switch: SipSwitch) -> Switch:
+    """The SIP switch seen through the port (mypy checks that it implements it)."""
+    return switch

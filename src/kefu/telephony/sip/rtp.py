@@ -1,0 +1,122 @@
+"""One RTP endpoint per leg: a bare asyncio DatagramProtocol, header parsing with struct.
+
+Packets are accepted only from the address the peer's SDP named (RTP from an unexpected
+source is counted and ignored). Outgoing packets carry our own SSRC, sequence and timestamp:
+forwarded packets keep the source's timestamp spacing through an offset that is re-based
+whenever the source changes (peer SSRC change, or after we played our own audio), so the
+receiver sees one continuous stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import struct
+import time
+from collections.abc import Callable
+from typing import Any, cast
+
+_HDR = struct.Struct("!BBHII")
+PacketHandler = Callable[["RtpEndpoint", int, int, int, bool, bytes, float], None]
+
+
+class RtpEndpoint(asyncio.DatagramProtocol):
+    """A leg's RTP socket: `on_packet(endpoint, pt, timestamp, ssrc, marker, payload, now)`."""
+
+    def __init__(self, on_packet: PacketHandler | None = None) -> None:
+        self.on_packet = on_packet
+        self.transport: asyncio.DatagramTransport | None = None
+        self.local: tuple[str, int] = ("0.0.0.0", 0)
+        self.remote: tuple[str, int] | None = None
+        self.ssrc = int.from_bytes(os.urandom(4), "big")
+        self.seq = random.randrange(1 << 16)
+        self.ts = random.randrange(1 << 32)
+        self.last_rx = time.monotonic()
+        self.rx_packets = 0
+        self.tx_packets = 0
+        self.ignored = 0
+        self._src_ssrc: int | None = None
+        self._offset = 0
+        self._fresh = True  # next forwarded packet re-bases the timestamp offset
+        self.owner: Any = None
+
+    @classmethod
+    async def open(
+        cls, host: str, on_packet: PacketHandler | None = None, port: int = 0
+    ) -> RtpEndpoint:
+        """Bind a new endpoint on host:port (0 = any free port)."""
+        loop = asyncio.get_running_loop()
+        ep = cls(on_packet)
+        await loop.create_datagram_endpoint(lambda: ep, local_addr=(host, port))
+        return ep
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # CPython 3.11's selector datagram transport is not a DatagramTransport subclass
+        self.transport = cast(asyncio.DatagramTransport, transport)
+        sock = transport.get_extra_info("sockname")
+        self.local = (str(sock[0]), int(sock[1]))
+
+    def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
+        if self.remote is None or (addr[0], addr[1]) != self.remote:
+            self.ignored += 1
+            return
+        if len(data) < 12 or data[0] >> 6 != 2:
+            self.ignored += 1
+            return
+        b0, b1, _seq, ts, ssrc = _HDR.unpack_from(data)
+        off = 12 + 4 * (b0 & 0x0F)
+        if b0 & 0x10:  # header extension
+            if len(data) < off + 4:
+                self.ignored += 1
+                return
+            off += 4 + 4 * int.from_bytes(data[off + 2 : off + 4], "big")
+        end = len(data)
+        if b0 & 0x20:  # padding
+            end -= data[-1]
+        if off > end:
+            self.ignored += 1
+            return
+        pt = b1 & 0x7F
+        if 72 <= pt <= 76:  # RTCP on the RTP port (rtcp-mux); not used
+            return
+        now = time.monotonic()
+        self.last_rx = now
+        self.rx_packets += 1
+        if self.on_packet is not None:
+            self.on_packet(self, pt, ts, ssrc, bool(b1 & 0x80), data[off:end], now)
+
+    def error_received(self, exc: Exception) -> None:
+        pass  # ICMP port unreachable while a peer goes away: not fatal
+
+    def send(self, pt: int, payload: bytes, samples: int = 160, marker: bool = False) -> None:
+        """Send our own audio (prompts, MOH, mixer output); advances our timestamp."""
+        self._fresh = True
+        self._emit(pt, self.ts, marker, payload)
+        self.ts = (self.ts + samples) & 0xFFFFFFFF
+
+    def forward(self, pt: int, src_ssrc: int, src_ts: int, marker: bool, payload: bytes) -> None:
+        """Relay a packet from the other leg, keeping its timing under our SSRC."""
+        if self._fresh or src_ssrc != self._src_ssrc:
+            self._offset = (self.ts - src_ts) & 0xFFFFFFFF
+            self._src_ssrc = src_ssrc
+            self._fresh = False
+            marker = True
+        ts = (src_ts + self._offset) & 0xFFFFFFFF
+        self._emit(pt, ts, marker, payload)
+        # next own packet continues after this one
+        self.ts = (ts + (160 if pt in (0, 8) else 0)) & 0xFFFFFFFF
+
+    def _emit(self, pt: int, ts: int, marker: bool, payload: bytes) -> None:
+        if self.transport is None or self.remote is None:
+            return
+        self.seq = (self.seq + 1) & 0xFFFF
+        hdr = _HDR.pack(0x80, pt | (0x80 if marker else 0), self.seq, ts, self.ssrc)
+        self.transport.sendto(hdr + payload, self.remote)
+        self.tx_packets += 1
+
+    def close(self) -> None:
+        """Close the socket."""
+        if self.transport is not None:
+            self.transport.close()
+            self.transport = None
