@@ -5,7 +5,6 @@
 # generated on every run: there is no default secret.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-pw=$(python3 -c 'import secrets; print(secrets.token_hex(16))')
 bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 if [ -z "$bindir" ]; then
   echo "PostgreSQL is not installed: run 'make test' as root once, or apt-get install postgresql" >&2
@@ -18,6 +17,13 @@ if [ "$(id -u)" = 0 ]; then
   fi
   pg_ctlcluster "$ver" main start >/dev/null 2>&1 || true
   port=$(pg_lsclusters -h | awk -v v="$ver" '$1==v && $2=="main" {print $3}')
+  # One random password per machine, kept beside the cluster, so that several checkouts
+  # running tests at once do not rotate it under each other.
+  pwfile=/var/lib/postgresql/.kefu_test_password
+  if [ ! -s "$pwfile" ]; then
+    (umask 077; python3 -c 'import secrets; print(secrets.token_hex(16))' > "$pwfile")
+  fi
+  pw=$(cat "$pwfile")
   su postgres -c "psql -q -p $port -v ON_ERROR_STOP=1" >/dev/null <<SQL
 DO \$\$ BEGIN
   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'kefu_test') THEN
