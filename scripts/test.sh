@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages the tests need. Later capabilities add theirs here.
-DEBIAN_PACKAGES=(postgresql sip-tester chromium espeak-ng sox)
+DEBIAN_PACKAGES=(postgresql sip-tester chromium fonts-wqy-microhei espeak-ng sox)
 
 if [ "$(id -u)" = 0 ]; then
   missing=()
