@@ -186,6 +186,9 @@ class ContactCenter:
         self._seq = 0
         self._acw = config.acw_seconds
         self._emit = config.emit_state_changes
+        # Internal: the simulator sets this to False to skip commands it never reads
+        # (bridge, recording, hang-up, stop-ringing). States and records are unaffected.
+        self._full = True
         self._handlers: dict[type, Callable[[Any], list[Command]]] = {
             CallArrived: self._on_call_arrived,
             AgentAnswered: self._on_answered,
@@ -582,7 +585,8 @@ class ContactCenter:
                 reason = "missed_rings"
         c.ringing.remove(a)
         a.call = None
-        out.append(StopRinging(c.id, a.id))
+        if self._full:
+            out.append(StopRinging(c.id, a.id))
         self._agent_to(a, trigger, now, out, reason)
         if last:
             self._call_to(c, CT.RING_END)
@@ -604,7 +608,8 @@ class ContactCenter:
             if other is keep:
                 continue
             other.call = None
-            out.append(StopRinging(c.id, other.id))
+            if self._full:
+                out.append(StopRinging(c.id, other.id))
             self._agent_to(other, AT.RING_END, now, out)
             freed.append(other)
         c.ringing = []
@@ -644,27 +649,43 @@ class ContactCenter:
     def _end_connected(self, c: Call, now: float, out: list[Command], reason: str) -> None:
         self._call_to(c, CT.HANG_UP)
         del self.calls[c.id]
-        out.append(Hangup(c.id, reason))
+        if self._full:
+            out.append(Hangup(c.id, reason))
         a = c.agent
         if a is not None:
             self._after_call(a, c, now, out)
 
     # == event handlers =====================================================================
     def _on_call_arrived(self, e: CallArrived) -> list[Command]:
-        if e.call_id in self.calls:
-            raise CoreError(f"call {e.call_id!r} is already active")
+        return self._call_arrived(
+            e.call_id, e.caller, e.dialed, e.now, e.queue, e.priority, e.owner_agent, e.variables
+        )
+
+    def _call_arrived(
+        self,
+        call_id: str,
+        caller_number: str,
+        dialed: str,
+        now: float,
+        queue: str | None,
+        priority: int,
+        owner_agent: str | None,
+        variables: Mapping[str, str],
+    ) -> list[Command]:
+        """`CallArrived` without the event object (the simulator's fast path)."""
+        if call_id in self.calls:
+            raise CoreError(f"call {call_id!r} is already active")
         out: list[Command] = []
-        now = e.now
-        caller = normalize(e.caller)
+        caller = normalize(caller_number)
         self._seq += 1
         c = Call(
-            e.call_id,
+            call_id,
             self._seq,
-            e.caller,
-            e.dialed,
+            caller_number,
+            dialed,
             region_of(caller),
-            e.priority,
-            e.variables,
+            priority,
+            variables,
             now,
         )
         if caller in self.blacklist:
@@ -672,16 +693,16 @@ class ContactCenter:
             out.append(Reject(c.id, RejectReason.BLACKLISTED))
             out.append(CallRecord(c.id, "", Outcome.REJECTED, now, 0.0, ""))
             return out
-        if e.queue is not None:
-            q = self.queues.get(e.queue)
+        if queue is not None:
+            q = self.queues.get(queue)
         else:
-            q = self.by_number.get(e.dialed) or self.by_number.get(normalize(e.dialed))
+            q = self.by_number.get(dialed) or self.by_number.get(normalize(dialed))
             if q is None and self.config.default_queue is not None:
                 q = self.queues[self.config.default_queue]
         if q is None:
             self._call_to(c, CT.REJECT)
             out.append(Reject(c.id, RejectReason.NO_QUEUE))
-            out.append(CallRecord(c.id, e.queue or "", Outcome.REJECTED, now, 0.0, ""))
+            out.append(CallRecord(c.id, queue or "", Outcome.REJECTED, now, 0.0, ""))
             return out
         preferred: tuple[str, ...] = ()
         wait = 0.0
@@ -692,8 +713,8 @@ class ContactCenter:
                     q = self.queues[rule.to_queue]
                 preferred = rule.to_agents
                 wait = rule.wait
-        if e.owner_agent:
-            preferred = (e.owner_agent, *preferred)
+        if owner_agent:
+            preferred = (owner_agent, *preferred)
             wait = max(wait, q.config.owner_wait)
         self.calls[c.id] = c
         self._call_to(c, CT.ENQUEUE)
@@ -735,14 +756,17 @@ class ContactCenter:
         return True
 
     def _on_answered(self, e: AgentAnswered) -> list[Command]:
-        a = self._agent(e.agent_id)
-        c = self._call(e.call_id)
+        return self._agent_answered(e.agent_id, e.call_id, e.now)
+
+    def _agent_answered(self, agent_id: str, call_id: str, now: float) -> list[Command]:
+        """`AgentAnswered` without the event object (the simulator's fast path)."""
+        a = self._agent(agent_id)
+        c = self._call(call_id)
         if a.call is not c:
             raise IllegalTransition(f"agent {a.id} (not offered {c.id})", a.state, AT.ANSWER)
         self._check_agent(a, AT.ANSWER)
         self._check_call(c, CT.ANSWER)
         out: list[Command] = []
-        now = e.now
         freed = self._release_ringers(c, now, out, keep=a)
         self._call_to(c, CT.ANSWER)
         self._agent_to(a, AT.ANSWER, now, out)
@@ -763,8 +787,9 @@ class ContactCenter:
         q = c.queue
         assert q is not None
         q.answered += 1
-        out.append(Bridge(c.id, a.id))
-        out.append(StartRecording(c.id))
+        if self._full:
+            out.append(Bridge(c.id, a.id))
+            out.append(StartRecording(c.id))
         self._record(c, Outcome.ANSWERED, now, out)
 
     def _on_rejected(self, e: AgentRejected) -> list[Command]:
@@ -795,20 +820,24 @@ class ContactCenter:
         return out
 
     def _on_agent_hung_up(self, e: AgentHungUp) -> list[Command]:
-        c = self._call(e.call_id)
+        return self._agent_hung_up(e.agent_id, e.call_id, e.now)
+
+    def _agent_hung_up(self, agent_id: str, call_id: str, now: float) -> list[Command]:
+        """`AgentHungUp` without the event object (the simulator's fast path)."""
+        c = self._call(call_id)
         out: list[Command] = []
-        if c.agent is None and c.supervisor == e.agent_id:
-            self._end_connected(c, e.now, out, reason="supervisor")
+        if c.agent is None and c.supervisor == agent_id:
+            self._end_connected(c, now, out, reason="supervisor")
             return out
-        a = self._agent(e.agent_id)
+        a = self._agent(agent_id)
         if a.call is not c:
             raise IllegalTransition(f"agent {a.id} (not on {c.id})", a.state, AT.HANG_UP)
         if a.state is AS.RINGING:
             # Asterisk issue 1557: one ringing agent hanging up must not end the call.
-            self._ring_end(c, a, e.now, out, missed=True, reason="hung_up")
+            self._ring_end(c, a, now, out, missed=True, reason="hung_up")
             return out
         self._check_agent(a, AT.HANG_UP)
-        self._end_connected(c, e.now, out, reason="agent")
+        self._end_connected(c, now, out, reason="agent")
         return out
 
     def _on_login(self, e: AgentLoggedIn) -> list[Command]:

@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     from kefu.core.call import Call
 
 _IDLE = AgentState.IDLE
+heappush = heapq.heappush
+heappop = heapq.heappop
 _QUEUED = CallState.QUEUED
 AHT_SMOOTHING = 0.05  # weight of the newest handle time in the moving average
 
@@ -92,6 +94,8 @@ class Queue:
         "config",
         "idle",
         "idle_compact_at",
+        "key_kind",
+        "level_first",
         "name",
         "offered",
         "priority",
@@ -109,6 +113,18 @@ class Queue:
         self.priority = config.priority
         self.strategy = config.strategy
         self.required = tuple(config.skills.items())
+        # Which idle-heap key this queue uses (see push_idle), decided once.
+        s = config.strategy
+        self.key_kind = (
+            0
+            if s is Strategy.LONGEST_IDLE or s is Strategy.RING_ALL
+            else 1
+            if s is Strategy.FEWEST_CALLS
+            else 2
+            if s is Strategy.ROUND_ROBIN
+            else 3
+        )
+        self.level_first = config.level_first
         self.waiting: list[tuple[int, int, int, Call]] = []
         self.idle: list[tuple[int, float, float, int, int, Agent]] = []
         self.staffed = 0  # agents logged in, eligible, and not busy or on break
@@ -127,18 +143,19 @@ class Queue:
     # -- idle agents -------------------------------------------------------------------
     def push_idle(self, agent: Agent, rng: random.Random) -> None:
         """Index an agent who just became idle (or whose eligibility changed)."""
-        s = self.strategy
-        if s is Strategy.LONGEST_IDLE or s is Strategy.RING_ALL:
-            key = agent.idle_since
-        elif s is Strategy.FEWEST_CALLS:
+        kind = self.key_kind
+        since = agent.idle_since
+        if kind == 0:
+            key = since
+        elif kind == 1:
             key = float(agent.answered)
-        elif s is Strategy.ROUND_ROBIN:
+        elif kind == 2:
             key = float(agent.rr_turn.get(self.name, -1))
         else:
             key = rng.random()
-        pref = -sum(agent.level(sk) for sk, _ in self.required) if self.config.level_first else 0
+        pref = -sum(agent.level(sk) for sk, _ in self.required) if self.level_first else 0
         idle = self.idle
-        heapq.heappush(idle, (pref, key, agent.idle_since, agent.seq, agent.idle_token, agent))
+        heappush(idle, (pref, key, since, agent.seq, agent.idle_token, agent))
         if len(idle) >= self.idle_compact_at:  # stale entries are a memory guard only
             self.idle = [e for e in idle if e[5].state is _IDLE and e[5].idle_token == e[4]]
             heapq.heapify(self.idle)
@@ -148,9 +165,9 @@ class Queue:
         """Remove and return the best idle agent, or None."""
         idle = self.idle
         while idle:
-            e = heapq.heappop(idle)
+            e = heappop(idle)
             a = e[5]
-            if a.state is _IDLE and a.idle_token == e[4]:
+            if a.idle_token == e[4] and a.state is _IDLE:
                 return a
         return None
 

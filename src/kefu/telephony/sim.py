@@ -27,11 +27,8 @@ from kefu.core.call import Outcome
 from kefu.core.commands import CallHandled, CallRecord, PlayAnnouncement, RingAgent
 from kefu.core.errors import CoreError
 from kefu.core.events import (
-    AgentAnswered,
-    AgentHungUp,
     AgentLoggedIn,
     AgentLoggedOut,
-    CallArrived,
     CallerHungUp,
     StateRequested,
 )
@@ -190,6 +187,10 @@ class Simulation:
         self._announced: dict[str, tuple[float, float]] = {}
         self._waits = [0.0, 0]
         self._handle = self.center.handle
+        # Internal fast path: the same handlers without building event objects, and no
+        # commands this simulator never reads (bridge, recording, hang-up, stop-ringing).
+        self.center._full = False
+        self._answered = self.center._agent_answered
         self._group_of: dict[str, str] = {}
         self.result = SimResult(
             scenario.name,
@@ -302,7 +303,7 @@ class Simulation:
                 if self._answer_delay > 0:
                     self._push(now + self._answer_delay, _ANSWER, cmd.agent_id, cmd.call_id)
                 else:
-                    self._apply(self._handle(AgentAnswered(cmd.agent_id, cmd.call_id, now)), now)
+                    self._apply(self._answered(cmd.agent_id, cmd.call_id, now), now)
             elif t is CallHandled:
                 k = self._kpi(cmd.queue, now)
                 k.handled += 1
@@ -343,6 +344,9 @@ class Simulation:
         rng = self.rng
         center = self.center
         handle = center.handle
+        arrived = center._call_arrived
+        hung_up = center._agent_hung_up
+        no_vars: dict[str, str] = {}
         handle_timer = center.handle_timer
         next_deadline = center.next_deadline
         apply = self._apply
@@ -391,7 +395,7 @@ class Simulation:
                     res.ivr_exits += 1
                     continue
                 waiting[cid] = 1
-                apply(handle(CallArrived(cid, caller, dialed, now, queue, prio, owner)), now)
+                apply(arrived(cid, caller, dialed, now, queue, prio, owner, no_vars), now)
                 if cid in waiting:
                     q = queue if queue is not None else self._queue_of_number.get(dialed)
                     draw = patience.get(q) if q is not None else None
@@ -399,7 +403,7 @@ class Simulation:
                         self._seq += 1
                         heappush(events, (now + draw(), self._seq, _ABANDON, cid, None))
             elif kind == _HANGUP:
-                apply(handle(AgentHungUp(a, b, now)), now)
+                apply(hung_up(a, b, now), now)
             elif kind == _ABANDON:
                 if a in waiting:
                     del waiting[a]
@@ -412,7 +416,7 @@ class Simulation:
                     and ag.call is not None
                     and ag.call.id == b
                 ):
-                    apply(handle(AgentAnswered(a, b, now)), now)
+                    apply(self._answered(a, b, now), now)
             elif kind == _TICK:
                 self._tick(a, tick_state)
                 if now > self.duration and not center.calls:
