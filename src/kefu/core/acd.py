@@ -98,7 +98,7 @@ from kefu.core.events import (
     TransferKind,
     TransferRequested,
 )
-from kefu.core.queue import OverflowKind, Queue, QueueConfig, Strategy
+from kefu.core.queue import OverflowKind, Queue, QueueConfig, Strategy, index_idle
 from kefu.core.routing import RoutingRule, first_match, normalize, region_of
 from kefu.core.supervision import MONITOR_MODE_OF, Role, SupervisorAction, allowed
 from kefu.core.wallboard import AgentView, QueueView, WaitingCallView, Wallboard
@@ -110,6 +110,7 @@ CT = CallTrigger
 
 # Timer kinds.
 _RING, _ACW, _MAX_WAIT, _PREFERRED, _ANNOUNCE = range(5)
+_NOBODY: list[Agent] = []  # shared empty result: callers only iterate it
 _MAX_QUEUE_HOPS = 8  # overflow chains longer than this are rejected (loops in config)
 
 Observer = Callable[[str, str, Any, Any, Any], None]
@@ -183,6 +184,9 @@ class ContactCenter:
         self.calls: dict[str, Call] = {}
         self.state_counts = [0] * len(AgentState)
         self._timers: list[tuple[float, int, int, Any, int]] = []
+        # Ring timers wait here until someone looks at the timers: most are void by then
+        # (the phone was answered), and a void timer can never become valid again.
+        self._rings: list[tuple[float, int, int, Any, int]] = []
         self._seq = 0
         self._acw = config.acw_seconds
         self._emit = config.emit_state_changes
@@ -218,6 +222,8 @@ class ContactCenter:
 
     def next_deadline(self) -> float | None:
         """When `handle_timer` must next be called, or None when no timer is pending."""
+        if self._rings:
+            self._flush_rings()
         timers = self._timers
         while timers:
             e = timers[0]
@@ -234,6 +240,9 @@ class ContactCenter:
         """Fire every timer due at or before `now`."""
         out: list[Command] = []
         timers = self._timers
+        rings = self._rings
+        if rings:
+            self._flush_rings()
         while timers and timers[0][0] <= now:
             _, _, kind, obj, token = heapq.heappop(timers)
             if not self._timer_valid(kind, obj, token):
@@ -256,7 +265,18 @@ class ContactCenter:
                 interval = obj.queue.config.announce_interval
                 if interval:
                     self._timer(now + interval, _ANNOUNCE, obj, obj.qgen)
+            if rings:
+                self._flush_rings()
         return out
+
+    def _flush_rings(self) -> None:
+        """Move the ring timers set since the last look into the heap, if still valid."""
+        timers = self._timers
+        for e in self._rings:
+            a = e[3]
+            if a.epoch == e[4] and a.state is AS.RINGING:
+                heapq.heappush(timers, e)
+        self._rings.clear()
 
     def region(self, number: str) -> str:
         """The region of a number (AG-10), cached by prefix."""
@@ -461,7 +481,7 @@ class ContactCenter:
         best_q: Queue | None = None
         best_key: tuple[int, int, int] = (0, 0, 0)
         for q in a.queues:
-            head = q.head()
+            head = q.head() if q.waiting else None
             if head is not None:
                 key = (-q.priority, -head.priority, head.seq)
                 if best is None or key < best_key:
@@ -471,9 +491,7 @@ class ContactCenter:
             self._offer(best, a, now, out)
             return
         a.idle_token += 1
-        rng = self.rng
-        for q in a.queues:
-            q.push_idle(a, rng)
+        index_idle(a, a.queues, self.rng)
 
     def _offer(self, c: Call, a: Agent, now: float, out: list[Command]) -> None:
         self._call_to(c, CT.OFFER)
@@ -486,7 +504,8 @@ class ContactCenter:
             a.rr_turn[q.name] = q.turn
             q.turn += 1
         timeout = q.config.ring_timeout
-        self._timer(now + timeout, _RING, a, a.epoch)
+        self._seq += 1
+        self._rings.append((now + timeout, self._seq, _RING, a, a.epoch))
         out.append(RingAgent(c.id, a.id, a.extension, c.caller, c.region, timeout))
 
     def _route(self, c: Call, now: float, out: list[Command]) -> bool:
@@ -603,8 +622,12 @@ class ContactCenter:
         self, c: Call, now: float, out: list[Command], keep: Agent | None
     ) -> list[Agent]:
         """Stop every ringing agent but `keep` (not counted as missed); return them."""
+        ringing = c.ringing
+        if len(ringing) == 1 and ringing[0] is keep:
+            c.ringing = []
+            return _NOBODY
         freed = []
-        for other in c.ringing:
+        for other in ringing:
             if other is keep:
                 continue
             other.call = None
@@ -760,12 +783,18 @@ class ContactCenter:
 
     def _agent_answered(self, agent_id: str, call_id: str, now: float) -> list[Command]:
         """`AgentAnswered` without the event object (the simulator's fast path)."""
-        a = self._agent(agent_id)
-        c = self._call(call_id)
+        a = self.agents.get(agent_id)
+        if a is None or a.state is AS.LOGGED_OUT:
+            raise UnknownAgent(agent_id)
+        c = self.calls.get(call_id)
+        if c is None:
+            raise UnknownCall(call_id)
         if a.call is not c:
             raise IllegalTransition(f"agent {a.id} (not offered {c.id})", a.state, AT.ANSWER)
-        self._check_agent(a, AT.ANSWER)
-        self._check_call(c, CT.ANSWER)
+        if (a.state, AT.ANSWER) not in AGENT_TRANSITIONS:
+            raise IllegalTransition(f"agent {a.id}", a.state, AT.ANSWER)
+        if (c.state, CT.ANSWER) not in CALL_TRANSITIONS:
+            raise IllegalTransition(f"call {c.id}", c.state, CT.ANSWER)
         out: list[Command] = []
         freed = self._release_ringers(c, now, out, keep=a)
         self._call_to(c, CT.ANSWER)
@@ -824,19 +853,24 @@ class ContactCenter:
 
     def _agent_hung_up(self, agent_id: str, call_id: str, now: float) -> list[Command]:
         """`AgentHungUp` without the event object (the simulator's fast path)."""
-        c = self._call(call_id)
+        c = self.calls.get(call_id)
+        if c is None:
+            raise UnknownCall(call_id)
         out: list[Command] = []
         if c.agent is None and c.supervisor == agent_id:
             self._end_connected(c, now, out, reason="supervisor")
             return out
-        a = self._agent(agent_id)
+        a = self.agents.get(agent_id)
+        if a is None or a.state is AS.LOGGED_OUT:
+            raise UnknownAgent(agent_id)
         if a.call is not c:
             raise IllegalTransition(f"agent {a.id} (not on {c.id})", a.state, AT.HANG_UP)
         if a.state is AS.RINGING:
             # Asterisk issue 1557: one ringing agent hanging up must not end the call.
             self._ring_end(c, a, now, out, missed=True, reason="hung_up")
             return out
-        self._check_agent(a, AT.HANG_UP)
+        if (a.state, AT.HANG_UP) not in AGENT_TRANSITIONS:
+            raise IllegalTransition(f"agent {a.id}", a.state, AT.HANG_UP)
         self._end_connected(c, now, out, reason="agent")
         return out
 

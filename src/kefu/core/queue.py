@@ -113,7 +113,7 @@ class Queue:
         self.priority = config.priority
         self.strategy = config.strategy
         self.required = tuple(config.skills.items())
-        # Which idle-heap key this queue uses (see push_idle), decided once.
+        # Which idle-heap key this queue uses (see index_idle), decided once.
         s = config.strategy
         self.key_kind = (
             0
@@ -143,23 +143,13 @@ class Queue:
     # -- idle agents -------------------------------------------------------------------
     def push_idle(self, agent: Agent, rng: random.Random) -> None:
         """Index an agent who just became idle (or whose eligibility changed)."""
-        kind = self.key_kind
-        since = agent.idle_since
-        if kind == 0:
-            key = since
-        elif kind == 1:
-            key = float(agent.answered)
-        elif kind == 2:
-            key = float(agent.rr_turn.get(self.name, -1))
-        else:
-            key = rng.random()
-        pref = -sum(agent.level(sk) for sk, _ in self.required) if self.level_first else 0
-        idle = self.idle
-        heappush(idle, (pref, key, since, agent.seq, agent.idle_token, agent))
-        if len(idle) >= self.idle_compact_at:  # stale entries are a memory guard only
-            self.idle = [e for e in idle if e[5].state is _IDLE and e[5].idle_token == e[4]]
-            heapq.heapify(self.idle)
-            self.idle_compact_at = max(1024, 2 * len(self.idle))
+        index_idle(agent, [self], rng)
+
+    def compact_idle(self) -> None:
+        """Drop stale idle entries (a memory guard: pops skip them anyway)."""
+        self.idle = [e for e in self.idle if e[5].state is _IDLE and e[5].idle_token == e[4]]
+        heapq.heapify(self.idle)
+        self.idle_compact_at = max(1024, 2 * len(self.idle))
 
     def pop_idle(self) -> Agent | None:
         """Remove and return the best idle agent, or None."""
@@ -234,3 +224,28 @@ class Queue:
     def record_handle(self, seconds: float) -> None:
         """Feed one finished call's handle time into the moving average."""
         self.aht += AHT_SMOOTHING * (seconds - self.aht)
+
+
+def index_idle(agent: Agent, queues: list[Queue], rng: random.Random) -> None:
+    """Index an idle agent in each of `queues`, in order (random keys are drawn in it).
+
+    One call for all the agent's queues: this runs every time an agent frees up.
+    """
+    since = agent.idle_since
+    seq = agent.seq
+    token = agent.idle_token
+    for q in queues:
+        kind = q.key_kind
+        if kind == 0:
+            key = since
+        elif kind == 1:
+            key = float(agent.answered)
+        elif kind == 2:
+            key = float(agent.rr_turn.get(q.name, -1))
+        else:
+            key = rng.random()
+        pref = -sum(agent.level(sk) for sk, _ in q.required) if q.level_first else 0
+        idle = q.idle
+        heappush(idle, (pref, key, since, seq, token, agent))
+        if len(idle) >= q.idle_compact_at:
+            q.compact_idle()
