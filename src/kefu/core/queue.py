@@ -7,7 +7,9 @@ Indexes (routing never scans all agents):
 - `idle`: a heap of idle eligible agents keyed by the strategy (longest idle: idle-since;
   fewest calls: calls answered; round robin: the agent's last turn in this queue; random:
   a draw from the engine's seeded RNG). An entry is valid while the agent is IDLE and its
-  `idle_token` is unchanged. Choosing an agent is O(log n) amortised.
+  `idle_token` is unchanged. Choosing an agent is O(log n) amortised. New entries wait in
+  a short `fresh` list and enter the heap at the next pick only if still valid: an agent
+  is indexed in each queue they serve and usually taken by one before the others look.
 
 Estimated wait: a caller at position k, with every one of the c staffed agents busy, is
 answered at the k-th agent release. With exponential-ish handle times each busy agent
@@ -37,6 +39,7 @@ _IDLE = AgentState.IDLE
 heappush = heapq.heappush
 heappop = heapq.heappop
 _QUEUED = CallState.QUEUED
+_FRESH_MAX = 64  # fresh idle entries kept before the heap (queues with no pick for long)
 AHT_SMOOTHING = 0.05  # weight of the newest handle time in the moving average
 
 
@@ -92,6 +95,7 @@ class Queue:
         "aht",
         "answered",
         "config",
+        "fresh",
         "idle",
         "idle_compact_at",
         "key_kind",
@@ -127,6 +131,9 @@ class Queue:
         self.level_first = config.level_first
         self.waiting: list[tuple[int, int, int, Call]] = []
         self.idle: list[tuple[int, float, float, int, int, Agent]] = []
+        # Entries indexed since the last pick: most go stale before then (the agent took a
+        # call from another of their queues), so they are checked here before the heap.
+        self.fresh: list[tuple[int, float, float, int, int, Agent]] = []
         self.staffed = 0  # agents logged in, eligible, and not busy or on break
         self.aht = config.aht_hint
         self.turn = 0  # round-robin counter
@@ -145,14 +152,23 @@ class Queue:
         """Index an agent who just became idle (or whose eligibility changed)."""
         index_idle(agent, [self], rng)
 
-    def compact_idle(self) -> None:
-        """Drop stale idle entries (a memory guard: pops skip them anyway)."""
-        self.idle = [e for e in self.idle if e[5].state is _IDLE and e[5].idle_token == e[4]]
-        heapq.heapify(self.idle)
-        self.idle_compact_at = max(1024, 2 * len(self.idle))
+    def flush_idle(self) -> None:
+        """Move the still-valid fresh entries into the heap (a stale one never revives)."""
+        idle = self.idle
+        for e in self.fresh:
+            a = e[5]
+            if a.idle_token == e[4] and a.state is _IDLE:
+                heappush(idle, e)
+        self.fresh.clear()
+        if len(idle) >= self.idle_compact_at:  # stale entries are a memory guard only
+            self.idle = [e for e in idle if e[5].state is _IDLE and e[5].idle_token == e[4]]
+            heapq.heapify(self.idle)
+            self.idle_compact_at = max(1024, 2 * len(self.idle))
 
     def pop_idle(self) -> Agent | None:
         """Remove and return the best idle agent, or None."""
+        if self.fresh:
+            self.flush_idle()
         idle = self.idle
         while idle:
             e = heappop(idle)
@@ -165,6 +181,8 @@ class Queue:
         """Remove and return every idle agent (ring-all), best first."""
         out: list[Agent] = []
         seen: set[int] = set()
+        if self.fresh:
+            self.flush_idle()
         idle = self.idle
         while idle:
             e = heapq.heappop(idle)
@@ -245,7 +263,7 @@ def index_idle(agent: Agent, queues: list[Queue], rng: random.Random) -> None:
         else:
             key = rng.random()
         pref = -sum(agent.level(sk) for sk, _ in q.required) if q.level_first else 0
-        idle = q.idle
-        heappush(idle, (pref, key, since, seq, token, agent))
-        if len(idle) >= q.idle_compact_at:
-            q.compact_idle()
+        fresh = q.fresh
+        fresh.append((pref, key, since, seq, token, agent))
+        if len(fresh) >= _FRESH_MAX:
+            q.flush_idle()
