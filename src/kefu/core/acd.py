@@ -43,7 +43,6 @@ from kefu.core.commands import (
     AgentStateChanged,
     AuditEvent,
     Bridge,
-    CallHandled,
     CallRecord,
     Command,
     Conference,
@@ -59,12 +58,14 @@ from kefu.core.commands import (
     Reject,
     RejectReason,
     Resume,
-    RingAgent,
     RingMissed,
     SendToVoicemail,
     StartRecording,
     StopMonitor,
     StopRinging,
+    call_handled,
+    call_record,
+    ring_agent,
 )
 from kefu.core.errors import (
     ConfigInvalid,
@@ -455,7 +456,7 @@ class ContactCenter:
     def _record(self, c: Call, outcome: Outcome, now: float, out: list[Command]) -> None:
         q = c.queue
         out.append(
-            CallRecord(
+            call_record(
                 c.id,
                 q.name if q is not None else "",
                 outcome,
@@ -506,7 +507,7 @@ class ContactCenter:
         timeout = q.config.ring_timeout
         self._seq += 1
         self._rings.append((now + timeout, self._seq, _RING, a, a.epoch))
-        out.append(RingAgent(c.id, a.id, a.extension, c.caller, c.region, timeout))
+        out.append(ring_agent(c.id, a.id, a.extension, c.caller, c.region, timeout))
 
     def _route(self, c: Call, now: float, out: list[Command]) -> bool:
         """Offer a QUEUED call to its queue's best idle agent(s), else put it in line.
@@ -653,7 +654,7 @@ class ContactCenter:
     def _close_acw(self, a: Agent, now: float, out: list[Command]) -> None:
         call_id, qname, talk = a.last_call
         acw = now - a.acw_started
-        out.append(CallHandled(call_id, a.id, qname, talk, acw))
+        out.append(call_handled(call_id, a.id, qname, talk, acw))
         q = self.queues.get(qname)
         if q is not None:
             q.record_handle(talk + acw)

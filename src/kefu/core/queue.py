@@ -145,7 +145,12 @@ class Queue:
 
     def eligible(self, agent: Agent) -> bool:
         """Whether the agent's signed-in skills meet every required level."""
-        return all(agent.level(skill) >= level for skill, level in self.required)
+        skills = agent.skills
+        signed = agent.signed_in
+        for skill, level in self.required:
+            if (skills.get(skill, 0) if skill in signed else 0) < level:
+                return False
+        return True
 
     # -- idle agents -------------------------------------------------------------------
     def push_idle(self, agent: Agent, rng: random.Random) -> None:
