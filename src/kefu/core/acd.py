@@ -246,10 +246,11 @@ class ContactCenter:
             self._flush_rings()
         while timers and timers[0][0] <= now:
             _, _, kind, obj, token = heapq.heappop(timers)
-            if not self._timer_valid(kind, obj, token):
+            if kind == _ACW:  # the usual timer: validity checked inline
+                if obj.epoch == token and obj.state is AS.AFTER_CALL_WORK:
+                    self._acw_end(obj, now, out)
+            elif not self._timer_valid(kind, obj, token):
                 continue
-            if kind == _ACW:
-                self._acw_end(obj, now, out)
             elif kind == _RING:
                 self._ring_end(obj.call, obj, now, out, missed=True, reason="timeout")
             elif kind == _MAX_WAIT:

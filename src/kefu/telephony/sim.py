@@ -329,7 +329,10 @@ class Simulation:
                 else:
                     self._apply(self._answered(cmd.agent_id, cmd.call_id, now), now)
             elif t is CallHandled:
-                k = self._kpi(cmd.queue, now)
+                key = (int(now // self.interval), cmd.queue)
+                k = self.result.intervals.get(key)
+                if k is None:
+                    k = self.result.intervals[key] = QueueKpi()
                 k.handled += 1
                 k.handle_time += cmd.talk + cmd.acw
             elif t is PlayAnnouncement and cmd.call_id not in self._announced:
