@@ -19,6 +19,12 @@ Routing is driven from both ends:
 - an agent who becomes idle first takes a call waiting for them personally (owner or
   designated agent), then the best head among the queues they serve (queue priority, then
   caller priority, then arrival), else is pushed into each of those queues' idle heaps.
+
+The simulator drives the engine through an internal fast path: `_call_arrived`,
+`_agent_answered` and `_agent_hung_up` are what `handle()` runs for those events, called
+with the fields instead of an event object, and `_full = False` leaves out the commands it
+never reads (bridge, recording, hang-up, stop-ringing). States, timers and records are
+the same either way.
 """
 
 from __future__ import annotations
