@@ -804,7 +804,12 @@ class ContactCenter:
         if (c.state, CT.ANSWER) not in CALL_TRANSITIONS:
             raise IllegalTransition(f"call {c.id}", c.state, CT.ANSWER)
         out: list[Command] = []
-        freed = self._release_ringers(c, now, out, keep=a)
+        ringing = c.ringing
+        if len(ringing) == 1 and ringing[0] is a:  # the usual case: nobody else to stop
+            c.ringing = []
+            freed = _NOBODY
+        else:
+            freed = self._release_ringers(c, now, out, keep=a)
         self._call_to(c, CT.ANSWER)
         self._agent_to(a, AT.ANSWER, now, out)
         self._connect(c, a, now, out)
