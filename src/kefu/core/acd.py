@@ -19,6 +19,12 @@ Routing is driven from both ends:
 - an agent who becomes idle first takes a call waiting for them personally (owner or
   designated agent), then the best head among the queues they serve (queue priority, then
   caller priority, then arrival), else is pushed into each of those queues' idle heaps.
+
+The simulator drives the engine through an internal fast path: `_call_arrived`,
+`_agent_answered` and `_agent_hung_up` are what `handle()` runs for those events, called
+with the fields instead of an event object, and `_full = False` leaves out the commands it
+never reads (bridge, recording, hang-up, stop-ringing). States, timers and records are
+the same either way.
 """
 
 from __future__ import annotations
@@ -43,7 +49,6 @@ from kefu.core.commands import (
     AgentStateChanged,
     AuditEvent,
     Bridge,
-    CallHandled,
     CallRecord,
     Command,
     Conference,
@@ -59,12 +64,14 @@ from kefu.core.commands import (
     Reject,
     RejectReason,
     Resume,
-    RingAgent,
     RingMissed,
     SendToVoicemail,
     StartRecording,
     StopMonitor,
     StopRinging,
+    call_handled,
+    call_record,
+    ring_agent,
 )
 from kefu.core.errors import (
     ConfigInvalid,
@@ -98,7 +105,7 @@ from kefu.core.events import (
     TransferKind,
     TransferRequested,
 )
-from kefu.core.queue import OverflowKind, Queue, QueueConfig, Strategy
+from kefu.core.queue import OverflowKind, Queue, QueueConfig, Strategy, index_idle
 from kefu.core.routing import RoutingRule, first_match, normalize, region_of
 from kefu.core.supervision import MONITOR_MODE_OF, Role, SupervisorAction, allowed
 from kefu.core.wallboard import AgentView, QueueView, WaitingCallView, Wallboard
@@ -110,6 +117,7 @@ CT = CallTrigger
 
 # Timer kinds.
 _RING, _ACW, _MAX_WAIT, _PREFERRED, _ANNOUNCE = range(5)
+_NOBODY: list[Agent] = []  # shared empty result: callers only iterate it
 _MAX_QUEUE_HOPS = 8  # overflow chains longer than this are rejected (loops in config)
 
 Observer = Callable[[str, str, Any, Any, Any], None]
@@ -183,9 +191,15 @@ class ContactCenter:
         self.calls: dict[str, Call] = {}
         self.state_counts = [0] * len(AgentState)
         self._timers: list[tuple[float, int, int, Any, int]] = []
+        # Ring timers wait here until someone looks at the timers: most are void by then
+        # (the phone was answered), and a void timer can never become valid again.
+        self._rings: list[tuple[float, int, int, Any, int]] = []
         self._seq = 0
         self._acw = config.acw_seconds
         self._emit = config.emit_state_changes
+        # Internal: the simulator sets this to False to skip commands it never reads
+        # (bridge, recording, hang-up, stop-ringing). States and records are unaffected.
+        self._full = True
         self._handlers: dict[type, Callable[[Any], list[Command]]] = {
             CallArrived: self._on_call_arrived,
             AgentAnswered: self._on_answered,
@@ -215,6 +229,8 @@ class ContactCenter:
 
     def next_deadline(self) -> float | None:
         """When `handle_timer` must next be called, or None when no timer is pending."""
+        if self._rings:
+            self._flush_rings()
         timers = self._timers
         while timers:
             e = timers[0]
@@ -231,12 +247,16 @@ class ContactCenter:
         """Fire every timer due at or before `now`."""
         out: list[Command] = []
         timers = self._timers
+        rings = self._rings
+        if rings:
+            self._flush_rings()
         while timers and timers[0][0] <= now:
             _, _, kind, obj, token = heapq.heappop(timers)
-            if not self._timer_valid(kind, obj, token):
+            if kind == _ACW:  # the usual timer: validity checked inline
+                if obj.epoch == token and obj.state is AS.AFTER_CALL_WORK:
+                    self._acw_end(obj, now, out)
+            elif not self._timer_valid(kind, obj, token):
                 continue
-            if kind == _ACW:
-                self._acw_end(obj, now, out)
             elif kind == _RING:
                 self._ring_end(obj.call, obj, now, out, missed=True, reason="timeout")
             elif kind == _MAX_WAIT:
@@ -253,7 +273,18 @@ class ContactCenter:
                 interval = obj.queue.config.announce_interval
                 if interval:
                     self._timer(now + interval, _ANNOUNCE, obj, obj.qgen)
+            if rings:
+                self._flush_rings()
         return out
+
+    def _flush_rings(self) -> None:
+        """Move the ring timers set since the last look into the heap, if still valid."""
+        timers = self._timers
+        for e in self._rings:
+            a = e[3]
+            if a.epoch == e[4] and a.state is AS.RINGING:
+                heapq.heappush(timers, e)
+        self._rings.clear()
 
     def region(self, number: str) -> str:
         """The region of a number (AG-10), cached by prefix."""
@@ -432,7 +463,7 @@ class ContactCenter:
     def _record(self, c: Call, outcome: Outcome, now: float, out: list[Command]) -> None:
         q = c.queue
         out.append(
-            CallRecord(
+            call_record(
                 c.id,
                 q.name if q is not None else "",
                 outcome,
@@ -458,7 +489,7 @@ class ContactCenter:
         best_q: Queue | None = None
         best_key: tuple[int, int, int] = (0, 0, 0)
         for q in a.queues:
-            head = q.head()
+            head = q.head() if q.waiting else None
             if head is not None:
                 key = (-q.priority, -head.priority, head.seq)
                 if best is None or key < best_key:
@@ -468,9 +499,7 @@ class ContactCenter:
             self._offer(best, a, now, out)
             return
         a.idle_token += 1
-        rng = self.rng
-        for q in a.queues:
-            q.push_idle(a, rng)
+        index_idle(a, a.queues, self.rng)
 
     def _offer(self, c: Call, a: Agent, now: float, out: list[Command]) -> None:
         self._call_to(c, CT.OFFER)
@@ -483,8 +512,9 @@ class ContactCenter:
             a.rr_turn[q.name] = q.turn
             q.turn += 1
         timeout = q.config.ring_timeout
-        self._timer(now + timeout, _RING, a, a.epoch)
-        out.append(RingAgent(c.id, a.id, a.extension, c.caller, c.region, timeout))
+        self._seq += 1
+        self._rings.append((now + timeout, self._seq, _RING, a, a.epoch))
+        out.append(ring_agent(c.id, a.id, a.extension, c.caller, c.region, timeout))
 
     def _route(self, c: Call, now: float, out: list[Command]) -> bool:
         """Offer a QUEUED call to its queue's best idle agent(s), else put it in line.
@@ -582,7 +612,8 @@ class ContactCenter:
                 reason = "missed_rings"
         c.ringing.remove(a)
         a.call = None
-        out.append(StopRinging(c.id, a.id))
+        if self._full:
+            out.append(StopRinging(c.id, a.id))
         self._agent_to(a, trigger, now, out, reason)
         if last:
             self._call_to(c, CT.RING_END)
@@ -599,12 +630,17 @@ class ContactCenter:
         self, c: Call, now: float, out: list[Command], keep: Agent | None
     ) -> list[Agent]:
         """Stop every ringing agent but `keep` (not counted as missed); return them."""
+        ringing = c.ringing
+        if len(ringing) == 1 and ringing[0] is keep:
+            c.ringing = []
+            return _NOBODY
         freed = []
-        for other in c.ringing:
+        for other in ringing:
             if other is keep:
                 continue
             other.call = None
-            out.append(StopRinging(c.id, other.id))
+            if self._full:
+                out.append(StopRinging(c.id, other.id))
             self._agent_to(other, AT.RING_END, now, out)
             freed.append(other)
         c.ringing = []
@@ -625,7 +661,7 @@ class ContactCenter:
     def _close_acw(self, a: Agent, now: float, out: list[Command]) -> None:
         call_id, qname, talk = a.last_call
         acw = now - a.acw_started
-        out.append(CallHandled(call_id, a.id, qname, talk, acw))
+        out.append(call_handled(call_id, a.id, qname, talk, acw))
         q = self.queues.get(qname)
         if q is not None:
             q.record_handle(talk + acw)
@@ -644,27 +680,43 @@ class ContactCenter:
     def _end_connected(self, c: Call, now: float, out: list[Command], reason: str) -> None:
         self._call_to(c, CT.HANG_UP)
         del self.calls[c.id]
-        out.append(Hangup(c.id, reason))
+        if self._full:
+            out.append(Hangup(c.id, reason))
         a = c.agent
         if a is not None:
             self._after_call(a, c, now, out)
 
     # == event handlers =====================================================================
     def _on_call_arrived(self, e: CallArrived) -> list[Command]:
-        if e.call_id in self.calls:
-            raise CoreError(f"call {e.call_id!r} is already active")
+        return self._call_arrived(
+            e.call_id, e.caller, e.dialed, e.now, e.queue, e.priority, e.owner_agent, e.variables
+        )
+
+    def _call_arrived(
+        self,
+        call_id: str,
+        caller_number: str,
+        dialed: str,
+        now: float,
+        queue: str | None,
+        priority: int,
+        owner_agent: str | None,
+        variables: Mapping[str, str],
+    ) -> list[Command]:
+        """`CallArrived` without the event object (the simulator's fast path)."""
+        if call_id in self.calls:
+            raise CoreError(f"call {call_id!r} is already active")
         out: list[Command] = []
-        now = e.now
-        caller = normalize(e.caller)
+        caller = normalize(caller_number)
         self._seq += 1
         c = Call(
-            e.call_id,
+            call_id,
             self._seq,
-            e.caller,
-            e.dialed,
+            caller_number,
+            dialed,
             region_of(caller),
-            e.priority,
-            e.variables,
+            priority,
+            variables,
             now,
         )
         if caller in self.blacklist:
@@ -672,16 +724,16 @@ class ContactCenter:
             out.append(Reject(c.id, RejectReason.BLACKLISTED))
             out.append(CallRecord(c.id, "", Outcome.REJECTED, now, 0.0, ""))
             return out
-        if e.queue is not None:
-            q = self.queues.get(e.queue)
+        if queue is not None:
+            q = self.queues.get(queue)
         else:
-            q = self.by_number.get(e.dialed) or self.by_number.get(normalize(e.dialed))
+            q = self.by_number.get(dialed) or self.by_number.get(normalize(dialed))
             if q is None and self.config.default_queue is not None:
                 q = self.queues[self.config.default_queue]
         if q is None:
             self._call_to(c, CT.REJECT)
             out.append(Reject(c.id, RejectReason.NO_QUEUE))
-            out.append(CallRecord(c.id, e.queue or "", Outcome.REJECTED, now, 0.0, ""))
+            out.append(CallRecord(c.id, queue or "", Outcome.REJECTED, now, 0.0, ""))
             return out
         preferred: tuple[str, ...] = ()
         wait = 0.0
@@ -692,8 +744,8 @@ class ContactCenter:
                     q = self.queues[rule.to_queue]
                 preferred = rule.to_agents
                 wait = rule.wait
-        if e.owner_agent:
-            preferred = (e.owner_agent, *preferred)
+        if owner_agent:
+            preferred = (owner_agent, *preferred)
             wait = max(wait, q.config.owner_wait)
         self.calls[c.id] = c
         self._call_to(c, CT.ENQUEUE)
@@ -735,15 +787,29 @@ class ContactCenter:
         return True
 
     def _on_answered(self, e: AgentAnswered) -> list[Command]:
-        a = self._agent(e.agent_id)
-        c = self._call(e.call_id)
+        return self._agent_answered(e.agent_id, e.call_id, e.now)
+
+    def _agent_answered(self, agent_id: str, call_id: str, now: float) -> list[Command]:
+        """`AgentAnswered` without the event object (the simulator's fast path)."""
+        a = self.agents.get(agent_id)
+        if a is None or a.state is AS.LOGGED_OUT:
+            raise UnknownAgent(agent_id)
+        c = self.calls.get(call_id)
+        if c is None:
+            raise UnknownCall(call_id)
         if a.call is not c:
             raise IllegalTransition(f"agent {a.id} (not offered {c.id})", a.state, AT.ANSWER)
-        self._check_agent(a, AT.ANSWER)
-        self._check_call(c, CT.ANSWER)
+        if (a.state, AT.ANSWER) not in AGENT_TRANSITIONS:
+            raise IllegalTransition(f"agent {a.id}", a.state, AT.ANSWER)
+        if (c.state, CT.ANSWER) not in CALL_TRANSITIONS:
+            raise IllegalTransition(f"call {c.id}", c.state, CT.ANSWER)
         out: list[Command] = []
-        now = e.now
-        freed = self._release_ringers(c, now, out, keep=a)
+        ringing = c.ringing
+        if len(ringing) == 1 and ringing[0] is a:  # the usual case: nobody else to stop
+            c.ringing = []
+            freed = _NOBODY
+        else:
+            freed = self._release_ringers(c, now, out, keep=a)
         self._call_to(c, CT.ANSWER)
         self._agent_to(a, AT.ANSWER, now, out)
         self._connect(c, a, now, out)
@@ -763,8 +829,9 @@ class ContactCenter:
         q = c.queue
         assert q is not None
         q.answered += 1
-        out.append(Bridge(c.id, a.id))
-        out.append(StartRecording(c.id))
+        if self._full:
+            out.append(Bridge(c.id, a.id))
+            out.append(StartRecording(c.id))
         self._record(c, Outcome.ANSWERED, now, out)
 
     def _on_rejected(self, e: AgentRejected) -> list[Command]:
@@ -795,20 +862,29 @@ class ContactCenter:
         return out
 
     def _on_agent_hung_up(self, e: AgentHungUp) -> list[Command]:
-        c = self._call(e.call_id)
+        return self._agent_hung_up(e.agent_id, e.call_id, e.now)
+
+    def _agent_hung_up(self, agent_id: str, call_id: str, now: float) -> list[Command]:
+        """`AgentHungUp` without the event object (the simulator's fast path)."""
+        c = self.calls.get(call_id)
+        if c is None:
+            raise UnknownCall(call_id)
         out: list[Command] = []
-        if c.agent is None and c.supervisor == e.agent_id:
-            self._end_connected(c, e.now, out, reason="supervisor")
+        if c.agent is None and c.supervisor == agent_id:
+            self._end_connected(c, now, out, reason="supervisor")
             return out
-        a = self._agent(e.agent_id)
+        a = self.agents.get(agent_id)
+        if a is None or a.state is AS.LOGGED_OUT:
+            raise UnknownAgent(agent_id)
         if a.call is not c:
             raise IllegalTransition(f"agent {a.id} (not on {c.id})", a.state, AT.HANG_UP)
         if a.state is AS.RINGING:
             # Asterisk issue 1557: one ringing agent hanging up must not end the call.
-            self._ring_end(c, a, e.now, out, missed=True, reason="hung_up")
+            self._ring_end(c, a, now, out, missed=True, reason="hung_up")
             return out
-        self._check_agent(a, AT.HANG_UP)
-        self._end_connected(c, e.now, out, reason="agent")
+        if (a.state, AT.HANG_UP) not in AGENT_TRANSITIONS:
+            raise IllegalTransition(f"agent {a.id}", a.state, AT.HANG_UP)
+        self._end_connected(c, now, out, reason="agent")
         return out
 
     def _on_login(self, e: AgentLoggedIn) -> list[Command]:

@@ -8,7 +8,7 @@ Adapters act on the ones they understand and ignore the rest (a web console show
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from kefu.core.agent import AgentState
 from kefu.core.call import Outcome
@@ -258,3 +258,55 @@ Command = (
     | CallHandled
     | AuditEvent
 )
+
+
+# -- hot-path constructors ------------------------------------------------------------------
+# A frozen dataclass sets each field through object.__setattr__ by name; these build the
+# very same objects (same class, fields, equality) by the slot descriptors, about twice as
+# fast. Used by the engine for the commands every simulated call produces.
+_new = object.__new__
+_RA = tuple(RingAgent.__dict__[f.name].__set__ for f in fields(RingAgent))
+_CR = tuple(CallRecord.__dict__[f.name].__set__ for f in fields(CallRecord))
+_CH = tuple(CallHandled.__dict__[f.name].__set__ for f in fields(CallHandled))
+
+
+def ring_agent(
+    call_id: str, agent_id: str, extension: str, caller: str, region: str, timeout: float
+) -> RingAgent:
+    """`RingAgent(...)`, built faster."""
+    o: RingAgent = _new(RingAgent)
+    s0, s1, s2, s3, s4, s5 = _RA
+    s0(o, call_id)
+    s1(o, agent_id)
+    s2(o, extension)
+    s3(o, caller)
+    s4(o, region)
+    s5(o, timeout)
+    return o
+
+
+def call_record(
+    call_id: str, queue: str, outcome: Outcome, arrived: float, waited: float, agent_id: str
+) -> CallRecord:
+    """`CallRecord(...)`, built faster."""
+    o: CallRecord = _new(CallRecord)
+    s0, s1, s2, s3, s4, s5 = _CR
+    s0(o, call_id)
+    s1(o, queue)
+    s2(o, outcome)
+    s3(o, arrived)
+    s4(o, waited)
+    s5(o, agent_id)
+    return o
+
+
+def call_handled(call_id: str, agent_id: str, queue: str, talk: float, acw: float) -> CallHandled:
+    """`CallHandled(...)`, built faster."""
+    o: CallHandled = _new(CallHandled)
+    s0, s1, s2, s3, s4 = _CH
+    s0(o, call_id)
+    s1(o, agent_id)
+    s2(o, queue)
+    s3(o, talk)
+    s4(o, acw)
+    return o

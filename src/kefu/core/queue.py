@@ -7,7 +7,9 @@ Indexes (routing never scans all agents):
 - `idle`: a heap of idle eligible agents keyed by the strategy (longest idle: idle-since;
   fewest calls: calls answered; round robin: the agent's last turn in this queue; random:
   a draw from the engine's seeded RNG). An entry is valid while the agent is IDLE and its
-  `idle_token` is unchanged. Choosing an agent is O(log n) amortised.
+  `idle_token` is unchanged. Choosing an agent is O(log n) amortised. New entries wait in
+  a short `fresh` list and enter the heap at the next pick only if still valid: an agent
+  is indexed in each queue they serve and usually taken by one before the others look.
 
 Estimated wait: a caller at position k, with every one of the c staffed agents busy, is
 answered at the k-th agent release. With exponential-ish handle times each busy agent
@@ -34,7 +36,10 @@ if TYPE_CHECKING:
     from kefu.core.call import Call
 
 _IDLE = AgentState.IDLE
+heappush = heapq.heappush
+heappop = heapq.heappop
 _QUEUED = CallState.QUEUED
+_FRESH_MAX = 64  # fresh idle entries kept before the heap (queues with no pick for long)
 AHT_SMOOTHING = 0.05  # weight of the newest handle time in the moving average
 
 
@@ -90,8 +95,11 @@ class Queue:
         "aht",
         "answered",
         "config",
+        "fresh",
         "idle",
         "idle_compact_at",
+        "key_kind",
+        "level_first",
         "name",
         "offered",
         "priority",
@@ -109,8 +117,23 @@ class Queue:
         self.priority = config.priority
         self.strategy = config.strategy
         self.required = tuple(config.skills.items())
+        # Which idle-heap key this queue uses (see index_idle), decided once.
+        s = config.strategy
+        self.key_kind = (
+            0
+            if s is Strategy.LONGEST_IDLE or s is Strategy.RING_ALL
+            else 1
+            if s is Strategy.FEWEST_CALLS
+            else 2
+            if s is Strategy.ROUND_ROBIN
+            else 3
+        )
+        self.level_first = config.level_first
         self.waiting: list[tuple[int, int, int, Call]] = []
         self.idle: list[tuple[int, float, float, int, int, Agent]] = []
+        # Entries indexed since the last pick: most go stale before then (the agent took a
+        # call from another of their queues), so they are checked here before the heap.
+        self.fresh: list[tuple[int, float, float, int, int, Agent]] = []
         self.staffed = 0  # agents logged in, eligible, and not busy or on break
         self.aht = config.aht_hint
         self.turn = 0  # round-robin counter
@@ -122,23 +145,26 @@ class Queue:
 
     def eligible(self, agent: Agent) -> bool:
         """Whether the agent's signed-in skills meet every required level."""
-        return all(agent.level(skill) >= level for skill, level in self.required)
+        skills = agent.skills
+        signed = agent.signed_in
+        for skill, level in self.required:
+            if (skills.get(skill, 0) if skill in signed else 0) < level:
+                return False
+        return True
 
     # -- idle agents -------------------------------------------------------------------
     def push_idle(self, agent: Agent, rng: random.Random) -> None:
         """Index an agent who just became idle (or whose eligibility changed)."""
-        s = self.strategy
-        if s is Strategy.LONGEST_IDLE or s is Strategy.RING_ALL:
-            key = agent.idle_since
-        elif s is Strategy.FEWEST_CALLS:
-            key = float(agent.answered)
-        elif s is Strategy.ROUND_ROBIN:
-            key = float(agent.rr_turn.get(self.name, -1))
-        else:
-            key = rng.random()
-        pref = -sum(agent.level(sk) for sk, _ in self.required) if self.config.level_first else 0
+        index_idle(agent, [self], rng)
+
+    def flush_idle(self) -> None:
+        """Move the still-valid fresh entries into the heap (a stale one never revives)."""
         idle = self.idle
-        heapq.heappush(idle, (pref, key, agent.idle_since, agent.seq, agent.idle_token, agent))
+        for e in self.fresh:
+            a = e[5]
+            if a.idle_token == e[4] and a.state is _IDLE:
+                heappush(idle, e)
+        self.fresh.clear()
         if len(idle) >= self.idle_compact_at:  # stale entries are a memory guard only
             self.idle = [e for e in idle if e[5].state is _IDLE and e[5].idle_token == e[4]]
             heapq.heapify(self.idle)
@@ -146,11 +172,13 @@ class Queue:
 
     def pop_idle(self) -> Agent | None:
         """Remove and return the best idle agent, or None."""
+        if self.fresh:
+            self.flush_idle()
         idle = self.idle
         while idle:
-            e = heapq.heappop(idle)
+            e = heappop(idle)
             a = e[5]
-            if a.state is _IDLE and a.idle_token == e[4]:
+            if a.idle_token == e[4] and a.state is _IDLE:
                 return a
         return None
 
@@ -158,6 +186,8 @@ class Queue:
         """Remove and return every idle agent (ring-all), best first."""
         out: list[Agent] = []
         seen: set[int] = set()
+        if self.fresh:
+            self.flush_idle()
         idle = self.idle
         while idle:
             e = heapq.heappop(idle)
@@ -217,3 +247,28 @@ class Queue:
     def record_handle(self, seconds: float) -> None:
         """Feed one finished call's handle time into the moving average."""
         self.aht += AHT_SMOOTHING * (seconds - self.aht)
+
+
+def index_idle(agent: Agent, queues: list[Queue], rng: random.Random) -> None:
+    """Index an idle agent in each of `queues`, in order (random keys are drawn in it).
+
+    One call for all the agent's queues: this runs every time an agent frees up.
+    """
+    since = agent.idle_since
+    seq = agent.seq
+    token = agent.idle_token
+    for q in queues:
+        kind = q.key_kind
+        if kind == 0:
+            key = since
+        elif kind == 1:
+            key = float(agent.answered)
+        elif kind == 2:
+            key = float(agent.rr_turn.get(q.name, -1))
+        else:
+            key = rng.random()
+        pref = -sum(agent.level(sk) for sk, _ in q.required) if q.level_first else 0
+        fresh = q.fresh
+        fresh.append((pref, key, since, seq, token, agent))
+        if len(fresh) >= _FRESH_MAX:
+            q.flush_idle()

@@ -27,11 +27,8 @@ from kefu.core.call import Outcome
 from kefu.core.commands import CallHandled, CallRecord, PlayAnnouncement, RingAgent
 from kefu.core.errors import CoreError
 from kefu.core.events import (
-    AgentAnswered,
-    AgentHungUp,
     AgentLoggedIn,
     AgentLoggedOut,
-    CallArrived,
     CallerHungUp,
     StateRequested,
 )
@@ -190,6 +187,27 @@ class Simulation:
         self._announced: dict[str, tuple[float, float]] = {}
         self._waits = [0.0, 0]
         self._handle = self.center.handle
+        self._expo = self.rng.expovariate
+        # Per arrival stream and rate period: (calls per second, end of the period).
+        self._steps: list[list[tuple[float, float]]] = []
+        for arr in scenario.arrivals:
+            n = len(arr.rates)
+            self._steps.append(
+                [
+                    (
+                        r / 3600.0,
+                        min(
+                            (k + 1) * self.rate_period if k < n - 1 else self.duration,
+                            self.duration,
+                        ),
+                    )
+                    for k, r in enumerate(arr.rates)
+                ]
+            )
+        # Internal fast path: the same handlers without building event objects, and no
+        # commands this simulator never reads (bridge, recording, hang-up, stop-ringing).
+        self.center._full = False
+        self._answered = self.center._agent_answered
         self._group_of: dict[str, str] = {}
         self.result = SimResult(
             scenario.name,
@@ -207,15 +225,15 @@ class Simulation:
 
     def _next_arrival(self, stream: int, t: float) -> float | None:
         """Next arrival of a piecewise-constant Poisson stream after `t` (None: no more)."""
-        rates = self.sc.arrivals[stream].rates
+        steps = self._steps[stream]
+        last = len(steps) - 1
         period = self.rate_period
-        while t < self.duration:
-            k = min(int(t // period), len(rates) - 1)
-            rate = rates[k] / 3600.0
-            boundary = (k + 1) * period if k < len(rates) - 1 else self.duration
-            boundary = min(boundary, self.duration)
+        duration = self.duration
+        while t < duration:
+            k = min(int(t // period), last)
+            rate, boundary = steps[k]
             if rate > 0:
-                nxt = t + self.rng.expovariate(rate)
+                nxt = t + self._expo(rate)
                 if nxt < boundary:
                     return nxt
             t = boundary  # memoryless: restart at the rate change
@@ -259,7 +277,10 @@ class Simulation:
             self._waiting.pop(r.call_id, None)
             return
         waited = r.waited
-        k = self._kpi(r.queue, now - waited)
+        key = (int((now - waited) // self.interval), r.queue)
+        k = self.result.intervals.get(key)
+        if k is None:
+            k = self.result.intervals[key] = QueueKpi()
         k.offered += 1
         if waited > k.longest_wait:
             k.longest_wait = waited
@@ -280,7 +301,11 @@ class Simulation:
             if waited <= self.answer_within:
                 k.answered_in_time += 1
             self._waiting.pop(r.call_id, None)
-            self._push(now + self._talk[r.queue](), _HANGUP, r.agent_id, r.call_id)
+            self._seq += 1
+            heapq.heappush(
+                self._events,
+                (now + self._talk[r.queue](), self._seq, _HANGUP, r.agent_id, r.call_id),
+            )
         elif o is Outcome.ABANDONED:
             self._announced.pop(r.call_id, None)
             k.abandoned += 1
@@ -302,9 +327,12 @@ class Simulation:
                 if self._answer_delay > 0:
                     self._push(now + self._answer_delay, _ANSWER, cmd.agent_id, cmd.call_id)
                 else:
-                    self._apply(self._handle(AgentAnswered(cmd.agent_id, cmd.call_id, now)), now)
+                    self._apply(self._answered(cmd.agent_id, cmd.call_id, now), now)
             elif t is CallHandled:
-                k = self._kpi(cmd.queue, now)
+                key = (int(now // self.interval), cmd.queue)
+                k = self.result.intervals.get(key)
+                if k is None:
+                    k = self.result.intervals[key] = QueueKpi()
                 k.handled += 1
                 k.handle_time += cmd.talk + cmd.acw
             elif t is PlayAnnouncement and cmd.call_id not in self._announced:
@@ -343,6 +371,9 @@ class Simulation:
         rng = self.rng
         center = self.center
         handle = center.handle
+        arrived = center._call_arrived
+        hung_up = center._agent_hung_up
+        no_vars: dict[str, str] = {}
         handle_timer = center.handle_timer
         next_deadline = center.next_deadline
         apply = self._apply
@@ -391,7 +422,7 @@ class Simulation:
                     res.ivr_exits += 1
                     continue
                 waiting[cid] = 1
-                apply(handle(CallArrived(cid, caller, dialed, now, queue, prio, owner)), now)
+                apply(arrived(cid, caller, dialed, now, queue, prio, owner, no_vars), now)
                 if cid in waiting:
                     q = queue if queue is not None else self._queue_of_number.get(dialed)
                     draw = patience.get(q) if q is not None else None
@@ -399,7 +430,7 @@ class Simulation:
                         self._seq += 1
                         heappush(events, (now + draw(), self._seq, _ABANDON, cid, None))
             elif kind == _HANGUP:
-                apply(handle(AgentHungUp(a, b, now)), now)
+                apply(hung_up(a, b, now), now)
             elif kind == _ABANDON:
                 if a in waiting:
                     del waiting[a]
@@ -412,7 +443,7 @@ class Simulation:
                     and ag.call is not None
                     and ag.call.id == b
                 ):
-                    apply(handle(AgentAnswered(a, b, now)), now)
+                    apply(self._answered(a, b, now), now)
             elif kind == _TICK:
                 self._tick(a, tick_state)
                 if now > self.duration and not center.calls:
@@ -484,12 +515,16 @@ class Simulation:
         prio = spec.priority
         share = spec.owner_share
 
+        digits = [(p, 11 - len(p), 10 ** (11 - len(p))) for p in prefixes]
+        randrange = rng.randrange
+        bisect_left = bisect.bisect_left
+        several = len(cum) > 1
+
         def draw() -> tuple[str, str, str, str | None, int, str | None]:
             counter[0] += 1
             cid = f"{i}-{counter[0]}"
-            p = prefixes[bisect.bisect_left(cum, rand()) if len(cum) > 1 else 0]
-            width = 11 - len(p)
-            caller = p + (f"{rng.randrange(10**width):0{width}d}" if width > 0 else "")
+            p, width, mod = digits[bisect_left(cum, rand()) if several else 0]
+            caller = p + (f"{randrange(mod):0{width}d}" if width > 0 else "")
             queue = targets[bisect.bisect_left(tcum, rand()) if len(tcum) > 1 else 0]
             owner = owners[rng.randrange(len(owners))] if owners and rand() < share else None
             return cid, caller, dialed, queue, prio, owner
