@@ -69,7 +69,10 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN")
+        # IMMEDIATE takes the write lock up front: a deferred transaction that reads and then
+        # writes fails with "database is locked" when another thread wrote in between (WAL
+        # readers are not blocked by it; other writers wait for busy_timeout).
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def check_database(engine: Engine) -> None:
