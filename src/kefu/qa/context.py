@@ -160,16 +160,24 @@ class Context:
         set_hits: dict[int, list[tuple[int, int, int, int]]] = {}
         if n:
             get = set_hits.get
+            # Hits come roughly in text order: keep the current utterance's bounds and only
+            # bisect when a hit falls outside them.
+            u = 0
+            base = 0
+            nxt = offs[1]
             for pid, start, end in matcher(joined):
-                u = bisect_right(offs, start) - 1
-                base = offs[u]
-                hit0 = (u, start - base, end - base)
+                if not base <= start < nxt:
+                    u = bisect_right(offs, start) - 1
+                    base = offs[u]
+                    nxt = offs[u + 1]
+                s = start - base
+                e = end - base
                 for sid, local in phrase_sets[pid]:
                     lst = get(sid)
                     if lst is None:
-                        set_hits[sid] = [(*hit0, local)]
+                        set_hits[sid] = [(u, s, e, local)]
                     else:
-                        lst.append((*hit0, local))
+                        lst.append((u, s, e, local))
         self.set_hits = set_hits
         self._roles_idx: dict[str, list[int]] = {}
         self._timeline: Timeline | None = None
@@ -195,9 +203,7 @@ class Context:
     def raw(self) -> tuple[str, list[int]]:
         """The raw texts joined by newlines, and where each utterance starts."""
         if self._raw is None:
-            offs = [0]
-            for t in self.texts:
-                offs.append(offs[-1] + len(t) + 1)
+            offs = [0, *accumulate(map(_PLUS_ONE, map(len, self.texts)))]
             self._raw = ("\n".join(self.texts), offs)
         return self._raw
 

@@ -117,11 +117,15 @@ class Keyword(Cond):
         if got and self.xsid >= 0:
             ex = ctx.set_hits.get(self.xsid)
             if ex:
-                got = [
-                    h
-                    for h in got
-                    if not any(x[0] == h[0] and x[1] <= h[1] and h[2] <= x[2] for x in ex)
-                ]
+                # Exceptions by utterance, so a hit is compared only with its own utterance's.
+                spans: dict[int, list[tuple[int, int]]] = {}
+                for x in ex:
+                    lst = spans.get(x[0])
+                    if lst is None:
+                        spans[x[0]] = [(x[1], x[2])]
+                    else:
+                        lst.append((x[1], x[2]))
+                got = [h for h in got if h[0] not in spans or not _covered(spans[h[0]], h)]
         if got and self.usid >= 0:
             un = ctx.set_hits.get(self.usid)
             if un:
@@ -147,6 +151,15 @@ class Keyword(Cond):
         return [
             (float(u), u, s, e, float(starts[u]) if has_t else -1.0, False) for u, s, e, _ in got
         ]
+
+
+def _covered(spans: list[tuple[int, int]], h: tuple[int, int, int, int]) -> bool:
+    """Whether an exception span contains the hit's span."""
+    s, e = h[1], h[2]
+    for xs, xe in spans:  # noqa: SIM110 - a plain loop: no generator for 1-2 spans
+        if xs <= s and e <= xe:
+            return True
+    return False
 
 
 _OPEN = '“「『"‘'
