@@ -135,6 +135,7 @@ class Context:
         matcher: Matcher,
         phrase_sets: list[tuple[tuple[int, int], ...]],
         calendar: HolidayCalendar,
+        nsets: int,
     ) -> None:
         self.record = record
         self.channel: str = record["channel"]
@@ -157,9 +158,9 @@ class Context:
         self.joined = joined
         offs = [0, *accumulate(map(_PLUS_ONE, map(len, joined.split(SEP))))]
         self.norm_starts = offs
-        set_hits: dict[int, list[tuple[int, int, int, int]]] = {}
+        # Hits by phrase set, indexed by set id: a list lookup per hit, not a dict call.
+        set_hits: list[list[tuple[int, int, int, int]] | None] = [None] * nsets
         if n:
-            get = set_hits.get
             # Hits come roughly in text order: keep the current utterance's bounds and only
             # bisect when a hit falls outside them.
             u = 0
@@ -173,7 +174,7 @@ class Context:
                 s = start - base
                 e = end - base
                 for sid, local in phrase_sets[pid]:
-                    lst = get(sid)
+                    lst = set_hits[sid]
                     if lst is None:
                         set_hits[sid] = [(u, s, e, local)]
                     else:

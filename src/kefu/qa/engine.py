@@ -91,6 +91,8 @@ class Engine:
         self.calendar = calendar or HolidayCalendar()
         self.matcher = build_matcher(rulebook.phrases, library)
         self.rules = [r for r in rulebook.rules if r.enabled]
+        used = 1 + max((sid for sets in rulebook.phrase_sets for sid, _ in sets), default=-1)
+        self._nsets = max(rulebook.nsets, used)
         # Each check's relation test is built once here, not re-read from the check per hit.
         self._relations = {id(c): _relation(c) for r in self.rules for c in r.checks}
         self._plans: dict[
@@ -127,7 +129,15 @@ class Engine:
     def check_strict(self, record: Any) -> dict[str, Any]:
         """The QA result of one record; raises RecordError when it is malformed."""
         utts, events, warnings = validate(record)
-        ctx = Context(record, utts, events, self.matcher, self.rulebook.phrase_sets, self.calendar)
+        ctx = Context(
+            record,
+            utts,
+            events,
+            self.matcher,
+            self.rulebook.phrase_sets,
+            self.calendar,
+            self._nsets,
+        )
         findings: list[dict[str, Any]] = []
         credits: list[dict[str, Any]] = []
         deducted = 0

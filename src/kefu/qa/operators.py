@@ -102,20 +102,24 @@ class Keyword(Cond):
         self.n = n
         self.xsid = xsid
         self.scope = scope
+        self.whole = not scope.first and not scope.last
 
     def _matches(self, ctx: Context) -> list[tuple[int, int, int, int]]:
-        raw = ctx.set_hits.get(self.sid)
+        raw = ctx.set_hits[self.sid]
         if not raw:
             return []
-        b = self.scope.bounds(ctx)
-        if b is None:
-            return []
-        lo, hi = b
         role = self.scope.role
         roles = ctx.roles
-        got = [h for h in raw if lo <= h[0] <= hi and (role == "any" or roles[h[0]] == role)]
+        if self.whole:  # no first/last: only the role filters (the usual case)
+            got = raw if role == "any" else [h for h in raw if roles[h[0]] == role]
+        else:
+            b = self.scope.bounds(ctx)
+            if b is None:
+                return []
+            lo, hi = b
+            got = [h for h in raw if lo <= h[0] <= hi and (role == "any" or roles[h[0]] == role)]
         if got and self.xsid >= 0:
-            ex = ctx.set_hits.get(self.xsid)
+            ex = ctx.set_hits[self.xsid]
             if ex:
                 # Exceptions by utterance, so a hit is compared only with its own utterance's.
                 spans: dict[int, list[tuple[int, int]]] = {}
@@ -127,7 +131,7 @@ class Keyword(Cond):
                         lst.append((x[1], x[2]))
                 got = [h for h in got if h[0] not in spans or not _covered(spans[h[0]], h)]
         if got and self.usid >= 0:
-            un = ctx.set_hits.get(self.usid)
+            un = ctx.set_hits[self.usid]
             if un:
                 skip = {x[0] for x in un}
                 got = [h for h in got if h[0] not in skip]

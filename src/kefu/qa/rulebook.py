@@ -135,6 +135,7 @@ class Rulebook:
     phrase_sets: list[tuple[tuple[int, int], ...]]  # phrase id -> ((set id, index), ...)
     sources: list[str]
     phrase_groups: dict[str, list[str]]
+    nsets: int = 0  # phrase sets, including empty ones (a context indexes its hits by set id)
 
     def rule(self, rule_id: str) -> Rule | None:
         """The rule with this ID, if any."""
@@ -632,4 +633,5 @@ def load_rulebook(source: str | Path) -> Rulebook:
         phrase_groups={
             k: [str(p) for p in v] for k, v in comp.groups.items() if isinstance(v, list)
         },
+        nsets=comp.nsets,
     )
