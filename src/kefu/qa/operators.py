@@ -168,11 +168,12 @@ def _covered(spans: list[tuple[int, int]], h: tuple[int, int, int, int]) -> bool
 
 _OPEN = '“「『"‘'
 _CLOSE = '”」』"’'
+_OPEN_SET = frozenset(_OPEN)
 
 
 def _quoted(text: str, s: int, e: int) -> bool:
     """Whether the normalised span [s, e) of `text` sits inside quotation marks."""
-    if not any(q in text for q in _OPEN):
+    if _OPEN_SET.isdisjoint(text):  # one C pass over the text instead of one `in` per mark
         return False
     start, _ = to_original(text, s, e)
     before = text[:start]
@@ -287,7 +288,7 @@ class Similar(Cond):
             if not text:
                 continue
             # Containment of the model's bigrams, by substring tests (no set per utterance).
-            best = max((sum(g in text for g in m) / len(m) for m in self.models), default=0.0)
+            best = max((sum(map(text.__contains__, m)) / len(m) for m in self.models), default=0.0)
             if best >= self.threshold:
                 out.append((float(u), u, 0, len(text), ctx.time_of(u), False))
         return out

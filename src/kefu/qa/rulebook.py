@@ -270,6 +270,7 @@ class _Compiler:
         self.phrase_ids: dict[str, int] = {}
         self.phrase_sets: list[list[tuple[int, int]]] = []
         self.nsets = 0
+        self.set_ids: dict[tuple[str, ...], int] = {}
 
     def err(self, node: Any, key: str | int | None, problem: str) -> None:
         self.problems.append(f"{_where(node, key)}: {problem}")
@@ -311,7 +312,12 @@ class _Compiler:
         return out
 
     def add_set(self, phrases: list[str]) -> int:
-        sid = self.nsets
+        # The same phrase list used twice shares one set: its hits are grouped once per check.
+        key = tuple(phrases)
+        known = self.set_ids.get(key)
+        if known is not None:
+            return known
+        sid = self.set_ids[key] = self.nsets
         self.nsets += 1
         for local, phrase in enumerate(phrases):
             norm = normalize(phrase)
