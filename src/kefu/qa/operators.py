@@ -485,14 +485,24 @@ class Readback(Cond):
 
     def hits(self, ctx: Context) -> list[Hit]:
         out: list[Hit] = []
+        offs = ctx.norm_starts
+        roles = ctx.roles
+        joined = ctx.joined
         for u, s, e, d in self.digits.found(ctx):
             said = False
             pat = digit_pattern(d[-6:])
-            offs = ctx.norm_starts
-            for v in range(u + 1, min(ctx.n, u + 1 + self.within * 2)):
-                if ctx.roles[v] == "agent" and pat.search(ctx.joined, offs[v], offs[v + 1]):
+            # One search over the window's text; a match cannot span utterances (the
+            # separator is no digit), so only its utterance's role is left to check.
+            pos = offs[u + 1]
+            stop = offs[min(ctx.n, u + 1 + self.within * 2)]
+            while pos < stop:
+                m = pat.search(joined, pos, stop)
+                if m is None:
+                    break
+                if roles[bisect_right(offs, m.start()) - 1] == "agent":
                     said = True
                     break
+                pos = m.start() + 1
             if not said:
                 out.append((float(u), u, s, e, ctx.time_of(u), False))
         return out
