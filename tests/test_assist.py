@@ -176,6 +176,14 @@ def test_wrong_number(book: Playbook) -> None:
     assert Scenario.WRONG_NUMBER not in scenarios([A(GREET), C("请问是好胎屋吗？")], hao)
 
 
+def test_scripts_name_the_organisation_without_its_alias() -> None:
+    hao = Playbook.load("haotaiwu")
+    assert (
+        opening(hao, dt.date(2026, 11, 18)).script
+        == "您好，好胎屋，很高兴为您服务，请问有什么可以帮您？"
+    )
+
+
 def test_wrong_number_uses_the_profile_org() -> None:
     tel = Playbook.load("telecom-10000")
     s = top([A("您好，中国电信10000号，请问有什么可以帮到您？"), C("请问是张老师家吗？")], tel)

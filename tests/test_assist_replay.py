@@ -77,3 +77,45 @@ def test_replay_of_a_clean_call_offers_only_thanks() -> None:
         if u["role"] == "agent" and i:
             offered |= {r.scenario for r in recognise(utts[:i], book, now=u.get("start"))}
     assert offered == {Scenario.THANKS}
+
+
+SPECIAL_RULES = {
+    "SIL-PROCEDURE",
+    "NOISE-PROCEDURE",
+    "DIALECT-PROCEDURE",
+    "ABUSE-PROCEDURE",
+    "SUPERVISOR-RETAIN",
+    "WRONG-NUMBER",
+    "CANNOT-ANSWER",
+    "COMPLAINT-HANDLING",
+    "SUGGESTION-THANKS",
+    "AGENT-ID",
+    "MISTAKE-CORRECT",
+}
+# A call labelled after one of these handles that situation, so assist may offer it there.
+NAMED = {
+    "complaint": Scenario.COMPLAINT,
+    "suggestion": Scenario.SUGGESTION,
+    "agent-id": Scenario.AGENT_ID,
+}
+
+
+def test_no_false_alarms_on_ordinary_calls() -> None:
+    """Over every corpus call labelled as complying with all special-situation rules, assist
+    offers nothing but the thanks reply, and the situation the call is named after."""
+    alarms: list[tuple[str, str]] = []
+    checked = 0
+    for cid, rec in records().items():
+        if not set(rec["expect"]["comply"]) >= SPECIAL_RULES:
+            continue
+        checked += 1
+        allowed = {Scenario.THANKS} | {sc for key, sc in NAMED.items() if key in cid}
+        book = Playbook.load(rec.get("profile", "default"))
+        utts = rec["utterances"]
+        for i, u in enumerate(utts):
+            if u["role"] == "agent" and i:
+                for r in recognise(utts[:i], book, now=u.get("start")):
+                    if r.scenario not in allowed:
+                        alarms.append((cid, r.scenario.value))
+    assert checked > 150
+    assert not alarms, alarms

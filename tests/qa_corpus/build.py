@@ -542,8 +542,12 @@ def build() -> list[dict[str, Any]]:
         extra: Sequence[str] = (),
         note: str = "",
         started_at: str = "2026-11-19T10:30:00+08:00",
+        profile: str = "default",
+        only: Sequence[str] | None = None,
     ) -> None:
-        conv = Conv(cid, direction="outbound", started_at=started_at, answer_at=8.0)
+        conv = Conv(
+            cid, direction="outbound", started_at=started_at, answer_at=8.0, profile=profile
+        )
         conv.agent_id = o.agent_id
         conv.a(opening)
         conv.c("方便，你说吧。")
@@ -565,6 +569,8 @@ def build() -> list[dict[str, Any]]:
             *FORBID,
         ]
         comply = [r for r in comply if r not in breach]
+        if only is not None:
+            comply = [r for r in comply if r in only]
         add(conv.done(breach, comply + list(extra), note))
 
     outbound(
@@ -1932,6 +1938,7 @@ def build() -> list[dict[str, Any]]:
     heldout2(base, outbound, special)
     heldout3(base)
     heldout4(base, outbound, declined)
+    heldout5(base, outbound)
     return CORPUS
 
 
@@ -2768,6 +2775,97 @@ def heldout4(base: Any, outbound: Any, declined: Any) -> None:
         ],
         drop=SPECIAL,
         note="seed 004: refer to the right department and give its number; not 推诿",
+    )
+
+
+def heldout5(base: Any, outbound: Any) -> None:
+    """A sixth batch: the organisation profiles, in each seed's own words."""
+    hao, _che, yi, dx, ty, _ou, sj, _ns = ORGS
+    base(
+        "h5-shengjing-greeting-c1",
+        sj,
+        profile="shengjing-bank",
+        greeting="您好，盛京银行，很高兴为您服务。",
+        only=["OPEN-GREETING"],
+        note="seed 003 (盛京银行): the bank's own greeting",
+    )
+    base(
+        "h5-telecom-greeting-c1",
+        dx,
+        profile="telecom-10000",
+        started_at="2026-11-18T20:05:00+08:00",
+        greeting="晚上好，中国电信10000号，请问有什么可以帮到您？",
+        only=["OPEN-GREETING"],
+    )
+    base(
+        "h5-telecom-greeting-c2",
+        dx,
+        profile="telecom-10000",
+        greeting="上午好，中国电信10000号，请问您需要什么帮助？",
+        only=["OPEN-GREETING"],
+        note="seed 002: (请问您需要什么帮助)",
+    )
+    outbound(
+        "h5-yiyang-outbound-c1",
+        yi,
+        "您好，这里是怡养居家养老服务中心，请问是陈女士吗？我是客服专员，想针对我们的服务满意程度做个简单的回访，请问您现在是否方便？",
+        [],
+        profile="yiyang",
+        only=["OPEN-OUTBOUND"],
+        note="seed 000 (怡养 服务回访开场白)",
+    )
+    outbound(
+        "h5-haotaiwu-outbound-c1",
+        hao,
+        "王先生您好，这里是好胎屋客服部，想跟您确认一下轮胎的收货情况，请问您现在是否方便？",
+        [],
+        close="感谢您的接听，祝您生意兴隆，再见！",
+        profile="haotaiwu",
+        only=["CLOSE-THANKS"],
+        note="seed 000 (好胎屋): 感谢您的来电/接听，祝您生意兴隆",
+    )
+    base(
+        "h5-yiyang-holiday-c1",
+        yi,
+        profile="yiyang",
+        started_at="2026-10-01T09:30:00+08:00",
+        greeting="节日好，这里是怡养居家养老服务中心，我是4762号客服，请问有什么可以帮您？",
+        closing="感谢您的来电，祝您国庆节日快乐，再见！",
+        only=["OPEN-GREETING", "OPEN-HOLIDAY", "CLOSE-THANKS"],
+        note="seed 000 (怡养): 逢节假日，应说xx节日快乐",
+    )
+    base(
+        "h5-taiyuan-close-c1",
+        ty,
+        profile="taiyuan-expressway",
+        greeting="您好，太原高速。",
+        closing="特别感谢您的电话，祝您一路平安，再见！",
+        only=["OPEN-GREETING", "CLOSE-THANKS"],
+        note="seed 004's closing words",
+    )
+    base(
+        "h5-taiyuan-holiday-c1",
+        ty,
+        profile="taiyuan-expressway",
+        started_at="2026-10-03T15:00:00+08:00",
+        greeting="节日好，太原高速。",
+        closing="感谢您的电话，祝您国庆节欢乐，再见！",
+        only=["OPEN-HOLIDAY", "CLOSE-THANKS"],
+        note="seed 004: 若逢周末或节假日，你可以说“祝您XX节欢乐，再见!”",
+    )
+    base(
+        "h5-holiday-b1",
+        sj,
+        started_at="2026-10-07T10:00:00+08:00",
+        closing="感谢您的来电，祝您节日愉快，再见！",
+        breach=["OPEN-HOLIDAY"],
+        note="7 October 2026 is still the National Day break",
+    )
+    base(
+        "h5-holiday-c1",
+        sj,
+        started_at="2026-10-10T10:00:00+08:00",
+        note="10 October 2026 is a Saturday make-up workday after the break: 您好",
     )
 
 

@@ -124,7 +124,8 @@ def _load(profile: str, source: Path) -> Playbook:
     parts = (normalize(p) for p in re.split(r"[（）()、，,/\s]+", org))
     return Playbook(
         profile=profile,
-        org=org,
+        org=re.sub(r"（[^）]*）|\([^)]*\)", "", org).strip()
+        or org,  # "好胎屋（车云网络）" says 好胎屋
         org_names=tuple(p for p in parts if len(p) >= 2),
         fragment_max=int(data.get("fragment_max", 4)),
         agent_id=str(data.get("agent_id_fallback", "")),

@@ -135,6 +135,7 @@ class Context:
         matcher: Matcher,
         phrase_sets: list[tuple[tuple[int, int], ...]],
         calendar: HolidayCalendar,
+        nsets: int,
     ) -> None:
         self.record = record
         self.channel: str = record["channel"]
@@ -157,19 +158,27 @@ class Context:
         self.joined = joined
         offs = [0, *accumulate(map(_PLUS_ONE, map(len, joined.split(SEP))))]
         self.norm_starts = offs
-        set_hits: dict[int, list[tuple[int, int, int, int]]] = {}
+        # Hits by phrase set, indexed by set id: a list lookup per hit, not a dict call.
+        set_hits: list[list[tuple[int, int, int, int]] | None] = [None] * nsets
         if n:
-            get = set_hits.get
+            # Hits come roughly in text order: keep the current utterance's bounds and only
+            # bisect when a hit falls outside them.
+            u = 0
+            base = 0
+            nxt = offs[1]
             for pid, start, end in matcher(joined):
-                u = bisect_right(offs, start) - 1
-                base = offs[u]
-                hit0 = (u, start - base, end - base)
+                if not base <= start < nxt:
+                    u = bisect_right(offs, start) - 1
+                    base = offs[u]
+                    nxt = offs[u + 1]
+                s = start - base
+                e = end - base
                 for sid, local in phrase_sets[pid]:
-                    lst = get(sid)
+                    lst = set_hits[sid]
                     if lst is None:
-                        set_hits[sid] = [(*hit0, local)]
+                        set_hits[sid] = [(u, s, e, local)]
                     else:
-                        lst.append((*hit0, local))
+                        lst.append((u, s, e, local))
         self.set_hits = set_hits
         self._roles_idx: dict[str, list[int]] = {}
         self._timeline: Timeline | None = None
@@ -195,9 +204,7 @@ class Context:
     def raw(self) -> tuple[str, list[int]]:
         """The raw texts joined by newlines, and where each utterance starts."""
         if self._raw is None:
-            offs = [0]
-            for t in self.texts:
-                offs.append(offs[-1] + len(t) + 1)
+            offs = [0, *accumulate(map(_PLUS_ONE, map(len, self.texts)))]
             self._raw = ("\n".join(self.texts), offs)
         return self._raw
 

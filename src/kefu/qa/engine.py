@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Iterator
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +91,14 @@ class Engine:
         self.calendar = calendar or HolidayCalendar()
         self.matcher = build_matcher(rulebook.phrases, library)
         self.rules = [r for r in rulebook.rules if r.enabled]
+        used = 1 + max((sid for sets in rulebook.phrase_sets for sid, _ in sets), default=-1)
+        self._nsets = max(rulebook.nsets, used)
+        # Each check's relation test is built once here, not re-read from the check per hit.
+        self._relations = {id(c): _relation(c) for r in self.rules for c in r.checks}
+        self._plans: dict[
+            tuple[str, str, bool, bool, bool],
+            tuple[list[tuple[Rule, list[Check]]], tuple[str, ...]],
+        ] = {}
 
     @classmethod
     def load(
@@ -120,20 +129,22 @@ class Engine:
     def check_strict(self, record: Any) -> dict[str, Any]:
         """The QA result of one record; raises RecordError when it is malformed."""
         utts, events, warnings = validate(record)
-        ctx = Context(record, utts, events, self.matcher, self.rulebook.phrase_sets, self.calendar)
+        ctx = Context(
+            record,
+            utts,
+            events,
+            self.matcher,
+            self.rulebook.phrase_sets,
+            self.calendar,
+            self._nsets,
+        )
         findings: list[dict[str, Any]] = []
         credits: list[dict[str, Any]] = []
-        not_applicable: list[str] = []
         deducted = 0
         fatal = False
-        for rule in self.rules:
-            if not self._applies(rule, ctx):
-                not_applicable.append(rule.id)
-                continue
-            found, triggered, applicable = self._evaluate(rule, ctx)
-            if not applicable:
-                not_applicable.append(rule.id)
-                continue
+        plan, skipped = self._plan(ctx)
+        for rule, checks in plan:
+            found, triggered = self._evaluate(rule, checks, ctx)
             if found:
                 for f in found:
                     findings.append(f)
@@ -151,11 +162,37 @@ class Engine:
             "passed": not fatal and score >= self.rulebook.pass_score,
             "findings": findings,
             "credits": credits,
-            "not_applicable": not_applicable,
+            "not_applicable": list(skipped),
         }
         if warnings:
             result["warnings"] = warnings
         return result
+
+    def _plan(self, ctx: Context) -> tuple[list[tuple[Rule, list[Check]]], tuple[str, ...]]:
+        """The rules (with their checks) that apply to this kind of conversation, and the IDs
+        of those that do not.
+
+        Applicability depends only on channel, direction and whether the conversation has
+        times, events and a date: it is worked out once per such kind, not per conversation.
+        """
+        key = (ctx.channel, ctx.direction, ctx.has_times, ctx.has_events, bool(ctx.started_at))
+        plan = self._plans.get(key)
+        if plan is None:
+            rules: list[tuple[Rule, list[Check]]] = []
+            skipped: list[str] = []
+            for rule in self.rules:
+                checks = (
+                    [c for c in rule.checks if not c.needs or _can(c.needs, ctx)]
+                    if self._applies(rule, ctx)
+                    else []
+                )
+                if checks:
+                    rules.append((rule, checks))
+                else:
+                    skipped.append(rule.id)
+            # Rules that apply and rules that do not keep their rulebook order separately.
+            plan = self._plans[key] = (rules, tuple(skipped))
+        return plan
 
     @staticmethod
     def _applies(rule: Rule, ctx: Context) -> bool:
@@ -165,14 +202,12 @@ class Engine:
             return False
         return _can(rule.needs, ctx)
 
-    def _evaluate(self, rule: Rule, ctx: Context) -> tuple[list[dict[str, Any]], bool, bool]:
+    def _evaluate(
+        self, rule: Rule, checks: list[Check], ctx: Context
+    ) -> tuple[list[dict[str, Any]], bool]:
         out: list[dict[str, Any]] = []
         triggered = False
-        applicable = False
-        for chk in rule.checks:
-            if chk.needs and not _can(chk.needs, ctx):
-                continue
-            applicable = True
+        for chk in checks:
             if chk.kind == "forbid":
                 hits = chk.cond.hits(ctx)
                 if not hits:
@@ -181,7 +216,9 @@ class Engine:
                     whens = chk.when.hits(ctx)
                     if not whens:
                         continue
-                    hits = [h for h in hits if _related(h, whens[0], chk)]
+                    related = self._relations[id(chk)]
+                    w0 = whens[0]
+                    hits = [h for h in hits if related(h, w0)]
                 for h in _distinct(hits)[: chk.max]:
                     out.append(self._finding(rule, chk, ctx, h))
             else:
@@ -195,15 +232,16 @@ class Engine:
                     continue
                 triggered = True
                 hits = chk.cond.hits(ctx)
+                related = self._relations[id(chk)]
                 n = 0
                 for w in whens:
-                    if len({h[0] for h in hits if _related(h, w, chk)}) < chk.count:
+                    if not _enough(hits, w, related, chk.count):
                         at = _anchor(chk, ctx) if w[0] == -1.0 and w[1] < 0 else None
                         out.append(self._finding(rule, chk, ctx, at or w))
                         n += 1
                         if n >= chk.max:
                             break
-        return out, triggered, applicable
+        return out, triggered
 
     def _finding(self, rule: Rule, chk: Check, ctx: Context, hit: Hit | None) -> dict[str, Any]:
         utt = hit[1] if hit is not None else -1
@@ -256,19 +294,44 @@ def _can(needs: frozenset[str], ctx: Context) -> bool:
     return not (DATE in needs and not ctx.started_at)
 
 
-def _related(h: Hit, w: Hit, chk: Check) -> bool:
-    """Whether hit `h` stands in the check's relation to trigger `w`."""
-    if w[0] == -1.0 and w[1] < 0:  # a whole-call trigger relates to everything
-        return True
-    rel = chk.relation
-    if rel == "after":
-        if h[0] < w[0] or (h[0] == w[0] and h[1] >= 0 and h[2] < w[3]):
+def _relation(chk: Check) -> Callable[[Hit, Hit], bool]:
+    """The test whether hit `h` stands in the check's relation to trigger `w`."""
+    after = chk.relation == "after"
+    before = chk.relation == "before"
+    within_utts = chk.within_utts
+    within_secs = chk.within_secs
+
+    def related(h: Hit, w: Hit) -> bool:
+        wp = w[0]
+        if wp == -1.0 and w[1] < 0:  # a whole-call trigger relates to everything
+            return True
+        hp = h[0]
+        if after:
+            if hp < wp or (hp == wp and h[1] >= 0 and h[2] < w[3]):
+                return False
+        elif before and (hp > wp or (hp == wp and h[1] >= 0 and h[3] > w[2])):
             return False
-    elif rel == "before" and (h[0] > w[0] or (h[0] == w[0] and h[1] >= 0 and h[3] > w[2])):
-        return False
-    if chk.within_utts and abs(h[0] - w[0]) > chk.within_utts:
-        return False
-    return not (chk.within_secs and h[4] >= 0 and w[4] >= 0 and abs(h[4] - w[4]) > chk.within_secs)
+        if within_utts and abs(hp - wp) > within_utts:
+            return False
+        return not (within_secs and h[4] >= 0 and w[4] >= 0 and abs(h[4] - w[4]) > within_secs)
+
+    return related
+
+
+def _enough(hits: list[Hit], w: Hit, related: Callable[[Hit, Hit], bool], count: int) -> bool:
+    """Whether at least `count` distinct positions of `hits` relate to trigger `w`."""
+    # Stops at the count instead of collecting every related position.
+    if count <= 0:
+        return True
+    if count == 1:
+        return any(map(related, hits, repeat(w)))  # map: no generator frame per hit
+    seen: set[float] = set()
+    for h in hits:
+        if related(h, w):
+            seen.add(h[0])
+            if len(seen) >= count:
+                return True
+    return False
 
 
 def _distinct(hits: list[Hit]) -> list[Hit]:

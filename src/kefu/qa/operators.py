@@ -102,28 +102,36 @@ class Keyword(Cond):
         self.n = n
         self.xsid = xsid
         self.scope = scope
+        self.whole = not scope.first and not scope.last
 
     def _matches(self, ctx: Context) -> list[tuple[int, int, int, int]]:
-        raw = ctx.set_hits.get(self.sid)
+        raw = ctx.set_hits[self.sid]
         if not raw:
             return []
-        b = self.scope.bounds(ctx)
-        if b is None:
-            return []
-        lo, hi = b
         role = self.scope.role
         roles = ctx.roles
-        got = [h for h in raw if lo <= h[0] <= hi and (role == "any" or roles[h[0]] == role)]
+        if self.whole:  # no first/last: only the role filters (the usual case)
+            got = raw if role == "any" else [h for h in raw if roles[h[0]] == role]
+        else:
+            b = self.scope.bounds(ctx)
+            if b is None:
+                return []
+            lo, hi = b
+            got = [h for h in raw if lo <= h[0] <= hi and (role == "any" or roles[h[0]] == role)]
         if got and self.xsid >= 0:
-            ex = ctx.set_hits.get(self.xsid)
+            ex = ctx.set_hits[self.xsid]
             if ex:
-                got = [
-                    h
-                    for h in got
-                    if not any(x[0] == h[0] and x[1] <= h[1] and h[2] <= x[2] for x in ex)
-                ]
+                # Exceptions by utterance, so a hit is compared only with its own utterance's.
+                spans: dict[int, list[tuple[int, int]]] = {}
+                for x in ex:
+                    lst = spans.get(x[0])
+                    if lst is None:
+                        spans[x[0]] = [(x[1], x[2])]
+                    else:
+                        lst.append((x[1], x[2]))
+                got = [h for h in got if h[0] not in spans or not _covered(spans[h[0]], h)]
         if got and self.usid >= 0:
-            un = ctx.set_hits.get(self.usid)
+            un = ctx.set_hits[self.usid]
             if un:
                 skip = {x[0] for x in un}
                 got = [h for h in got if h[0] not in skip]
@@ -149,13 +157,23 @@ class Keyword(Cond):
         ]
 
 
+def _covered(spans: list[tuple[int, int]], h: tuple[int, int, int, int]) -> bool:
+    """Whether an exception span contains the hit's span."""
+    s, e = h[1], h[2]
+    for xs, xe in spans:  # noqa: SIM110 - a plain loop: no generator for 1-2 spans
+        if xs <= s and e <= xe:
+            return True
+    return False
+
+
 _OPEN = '“「『"‘'
 _CLOSE = '”」』"’'
+_OPEN_SET = frozenset(_OPEN)
 
 
 def _quoted(text: str, s: int, e: int) -> bool:
     """Whether the normalised span [s, e) of `text` sits inside quotation marks."""
-    if not any(q in text for q in _OPEN):
+    if _OPEN_SET.isdisjoint(text):  # one C pass over the text instead of one `in` per mark
         return False
     start, _ = to_original(text, s, e)
     before = text[:start]
@@ -270,7 +288,7 @@ class Similar(Cond):
             if not text:
                 continue
             # Containment of the model's bigrams, by substring tests (no set per utterance).
-            best = max((sum(g in text for g in m) / len(m) for m in self.models), default=0.0)
+            best = max((sum(map(text.__contains__, m)) / len(m) for m in self.models), default=0.0)
             if best >= self.threshold:
                 out.append((float(u), u, 0, len(text), ctx.time_of(u), False))
         return out
@@ -467,14 +485,24 @@ class Readback(Cond):
 
     def hits(self, ctx: Context) -> list[Hit]:
         out: list[Hit] = []
+        offs = ctx.norm_starts
+        roles = ctx.roles
+        joined = ctx.joined
         for u, s, e, d in self.digits.found(ctx):
             said = False
             pat = digit_pattern(d[-6:])
-            offs = ctx.norm_starts
-            for v in range(u + 1, min(ctx.n, u + 1 + self.within * 2)):
-                if ctx.roles[v] == "agent" and pat.search(ctx.joined, offs[v], offs[v + 1]):
+            # One search over the window's text; a match cannot span utterances (the
+            # separator is no digit), so only its utterance's role is left to check.
+            pos = offs[u + 1]
+            stop = offs[min(ctx.n, u + 1 + self.within * 2)]
+            while pos < stop:
+                m = pat.search(joined, pos, stop)
+                if m is None:
+                    break
+                if roles[bisect_right(offs, m.start()) - 1] == "agent":
                     said = True
                     break
+                pos = m.start() + 1
             if not said:
                 out.append((float(u), u, s, e, ctx.time_of(u), False))
         return out

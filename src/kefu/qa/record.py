@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from operator import itemgetter, le
 from typing import Any
 
 from kefu.qa.errors import RecordError
@@ -14,6 +15,39 @@ from kefu.qa.errors import RecordError
 ROLES = frozenset({"agent", "customer", "system"})
 EVENTS = frozenset({"ring", "answer", "hold_start", "hold_end", "transfer", "conference", "hangup"})
 PARTIES = frozenset({"agent", "customer", "system"})
+
+
+_ROLE = itemgetter("role")
+_TEXT = itemgetter("text")
+_START = itemgetter("start")
+_END = itemgetter("end")
+_DICT = frozenset({dict})
+_STR = frozenset({str})
+_NUM = frozenset({float, int})
+
+
+def _all_timed(utts: list[Any]) -> bool:
+    """True when every utterance is a plain valid dict with numeric start <= end.
+
+    The common case, checked with C-level maps and set tests; anything else (including
+    every problem) goes through the careful loop, which finds and explains it.
+    """
+    try:
+        if not _DICT.issuperset(map(type, utts)):
+            return False
+        if not ROLES.issuperset(map(_ROLE, utts)) or not _STR.issuperset(
+            map(type, map(_TEXT, utts))
+        ):
+            return False
+        starts = list(map(_START, utts))
+        ends = list(map(_END, utts))
+    except (KeyError, TypeError):
+        return False
+    return (
+        _NUM.issuperset(map(type, starts))
+        and _NUM.issuperset(map(type, ends))
+        and all(map(le, starts, ends))
+    )
 
 
 def _show(value: Any) -> str:
@@ -57,8 +91,8 @@ def validate(record: Any) -> tuple[list[dict[str, Any]], list[tuple[float, str, 
         raise RecordError(
             "utterances", f"expected a list, got {_show(utts)}" if utts is not None else "missing"
         )
-    timed = 0
-    for i, u in enumerate(utts):
+    timed = len(utts) if _all_timed(utts) else 0
+    for i, u in enumerate(utts if not timed else ()):
         # Hot loop: exact type checks first, the careful path only to explain a problem.
         if type(u) is not dict:
             raise RecordError(f"utterances[{i}]", f"expected an object, got {_show(u)}")

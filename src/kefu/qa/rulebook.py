@@ -135,6 +135,7 @@ class Rulebook:
     phrase_sets: list[tuple[tuple[int, int], ...]]  # phrase id -> ((set id, index), ...)
     sources: list[str]
     phrase_groups: dict[str, list[str]]
+    nsets: int = 0  # phrase sets, including empty ones (a context indexes its hits by set id)
 
     def rule(self, rule_id: str) -> Rule | None:
         """The rule with this ID, if any."""
@@ -269,6 +270,7 @@ class _Compiler:
         self.phrase_ids: dict[str, int] = {}
         self.phrase_sets: list[list[tuple[int, int]]] = []
         self.nsets = 0
+        self.set_ids: dict[tuple[str, ...], int] = {}
 
     def err(self, node: Any, key: str | int | None, problem: str) -> None:
         self.problems.append(f"{_where(node, key)}: {problem}")
@@ -310,7 +312,12 @@ class _Compiler:
         return out
 
     def add_set(self, phrases: list[str]) -> int:
-        sid = self.nsets
+        # The same phrase list used twice shares one set: its hits are grouped once per check.
+        key = tuple(phrases)
+        known = self.set_ids.get(key)
+        if known is not None:
+            return known
+        sid = self.set_ids[key] = self.nsets
         self.nsets += 1
         for local, phrase in enumerate(phrases):
             norm = normalize(phrase)
@@ -632,4 +639,5 @@ def load_rulebook(source: str | Path) -> Rulebook:
         phrase_groups={
             k: [str(p) for p in v] for k, v in comp.groups.items() if isinstance(v, list)
         },
+        nsets=comp.nsets,
     )
