@@ -1,0 +1,260 @@
+"""Commands: what the core asks adapters to do, plus records for statistics and audit.
+
+Adapters act on the ones they understand and ignore the rest (a web console shows
+`AgentStateChanged`; the SIP switch rings phones on `RingAgent`; the store writes
+`CallRecord`, `CallHandled` and `AuditEvent`).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from kefu.core.agent import AgentState
+from kefu.core.call import Outcome
+from kefu.core.supervision import MonitorMode, Role, SupervisorAction
+
+
+class RejectReason(enum.Enum):
+    """Why a call was refused."""
+
+    BLACKLISTED = "blacklisted"
+    NO_QUEUE = "no_queue"
+    MAX_WAIT = "max_wait"
+    NO_AGENTS = "no_agents"
+
+
+@dataclass(frozen=True, slots=True)
+class RingAgent:
+    """Ring the agent's phone with this call; caller ID and region for the screen (AG-10)."""
+
+    call_id: str
+    agent_id: str
+    extension: str
+    caller: str
+    region: str
+    timeout: float
+
+
+@dataclass(frozen=True, slots=True)
+class StopRinging:
+    """Stop ringing this agent for this call (only this agent: never the caller)."""
+
+    call_id: str
+    agent_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Bridge:
+    """Connect the caller to the agent."""
+
+    call_id: str
+    agent_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class StartRecording:
+    """Start recording the call (from the bridge on)."""
+
+    call_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class PlayAnnouncement:
+    """Tell the waiting caller their position and the estimated wait in seconds."""
+
+    call_id: str
+    position: int
+    estimated_wait: float
+
+
+@dataclass(frozen=True, slots=True)
+class Overflow:
+    """The call moved from one queue to another (max wait, or no agents)."""
+
+    call_id: str
+    from_queue: str
+    to_queue: str
+
+
+@dataclass(frozen=True, slots=True)
+class SendToVoicemail:
+    """Send the caller to voicemail (留言) for the queue."""
+
+    call_id: str
+    queue: str
+
+
+@dataclass(frozen=True, slots=True)
+class OfferCallback:
+    """Offer the caller a callback and end the call; services create the callback task."""
+
+    call_id: str
+    number: str
+    queue: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reject:
+    """Refuse the call (busy tone or a prompt chosen by the adapter)."""
+
+    call_id: str
+    reason: RejectReason
+
+
+@dataclass(frozen=True, slots=True)
+class Hangup:
+    """Hang up the whole call (all legs)."""
+
+    call_id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class DialOutside:
+    """Transfer the caller to an outside number (blind); the ACD forgets the call."""
+
+    call_id: str
+    number: str
+
+
+@dataclass(frozen=True, slots=True)
+class Conference:
+    """Add a party (agent extension or outside number) to the call: a three-way call."""
+
+    call_id: str
+    party: str
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """Put the caller on hold (music)."""
+
+    call_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Resume:
+    """Take the caller off hold."""
+
+    call_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Mute:
+    """Mute or unmute the agent's leg towards the caller."""
+
+    call_id: str
+    agent_id: str
+    muted: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Monitor:
+    """Join a supervisor to the call: listen, whisper (agent only) or barge (all hear)."""
+
+    call_id: str
+    supervisor_id: str
+    mode: MonitorMode
+
+
+@dataclass(frozen=True, slots=True)
+class StopMonitor:
+    """Remove a supervisor from the call."""
+
+    call_id: str
+    supervisor_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Intercept:
+    """Connect the caller to the supervisor and drop the agent's leg."""
+
+    call_id: str
+    supervisor_id: str
+    agent_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class AgentStateChanged:
+    """An agent changed state (for the console and wallboard)."""
+
+    agent_id: str
+    old: AgentState
+    new: AgentState
+    reason: str
+    now: float
+
+
+@dataclass(frozen=True, slots=True)
+class RingMissed:
+    """The agent did not answer an offered call (AG-11)."""
+
+    call_id: str
+    agent_id: str
+    missed_in_row: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class CallRecord:
+    """How a call left a queue: answered, abandoned, overflowed ... with its wait."""
+
+    call_id: str
+    queue: str
+    outcome: Outcome
+    arrived: float
+    waited: float
+    agent_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class CallHandled:
+    """An agent finished a call, after-call work included (for AHT)."""
+
+    call_id: str
+    agent_id: str
+    queue: str
+    talk: float
+    acw: float
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEvent:
+    """A supervisor or permission-checked action, allowed or refused (AG-22)."""
+
+    actor_id: str
+    role: Role
+    action: SupervisorAction | str
+    target: str
+    call_id: str
+    allowed: bool
+    now: float
+    detail: str = ""
+
+
+Command = (
+    RingAgent
+    | StopRinging
+    | Bridge
+    | StartRecording
+    | PlayAnnouncement
+    | Overflow
+    | SendToVoicemail
+    | OfferCallback
+    | Reject
+    | Hangup
+    | DialOutside
+    | Conference
+    | Hold
+    | Resume
+    | Mute
+    | Monitor
+    | StopMonitor
+    | Intercept
+    | AgentStateChanged
+    | RingMissed
+    | CallRecord
+    | CallHandled
+    | AuditEvent
+)
