@@ -51,27 +51,37 @@ def add_user(session: Session, username: str, role: Role, team_id: int | None = 
     return user
 
 
-def seed_cdrs(session: Session) -> Seeded:
+def seed_cdrs(
+    session: Session, agent_nos: tuple[str, str] = ("1001", "1002"), team: str = "一组"
+) -> Seeded:
     """Two queues, two agents, five inbound calls, one outbound, four survey responses.
 
     Expected figures are worked out by hand in test_reports_service.py.
     """
-    team = Team(name="一组")
-    session.add(team)
+    team_row = Team(name=team)
+    session.add(team_row)
     session.flush()
     q1 = Queue(name="售前", service_level_s=20)
     q2 = Queue(name="售后", service_level_s=30)
     session.add_all([q1, q2])
     u1 = User(
-        username="lina", display_name="李娜", role=Role.AGENT, password_hash="x", team_id=team.id
+        username="lina" + agent_nos[0],
+        display_name="李娜",
+        role=Role.AGENT,
+        password_hash="x",
+        team_id=team_row.id,
     )
     u2 = User(
-        username="wang", display_name="王强", role=Role.AGENT, password_hash="x", team_id=team.id
+        username="wang" + agent_nos[1],
+        display_name="王强",
+        role=Role.AGENT,
+        password_hash="x",
+        team_id=team_row.id,
     )
     session.add_all([u1, u2])
     session.flush()
-    a1 = Agent(user_id=u1.id, agent_no="1001", extension="8001")
-    a2 = Agent(user_id=u2.id, agent_no="1002", extension="8002")
+    a1 = Agent(user_id=u1.id, agent_no=agent_nos[0], extension="7" + agent_nos[0])
+    a2 = Agent(user_id=u2.id, agent_no=agent_nos[1], extension="7" + agent_nos[1])
     session.add_all([a1, a2])
     session.flush()
 
@@ -175,4 +185,4 @@ def seed_cdrs(session: Session) -> Seeded:
         ]
     )
     session.flush()
-    return Seeded(q1.id, q2.id, a1.id, a2.id, u1.id, u2.id, team.id)
+    return Seeded(q1.id, q2.id, a1.id, a2.id, u1.id, u2.id, team_row.id)

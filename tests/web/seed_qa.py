@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from seed_b import Seeded, add_user, local, seed_cdrs
 from sqlalchemy.orm import Session
 
 from kefu.services import qa_review
 from kefu.store.models import QaResult, Role, Team
+
+from .seed_b import Seeded, add_user, local, seed_cdrs
 
 
 def conversation(cid: str, agent_no: str, started: str) -> dict[str, Any]:

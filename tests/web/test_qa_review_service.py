@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from seed_qa import local, seed_qa, staff
 from sqlalchemy import select
 
 from kefu.services import qa_review
@@ -17,6 +16,8 @@ from kefu.store.models import (
     ReviewDecision,
     User,
 )
+
+from .seed_qa import local, seed_qa, staff
 
 
 def test_store_keeps_engine_score_and_credits(db: Database) -> None:

@@ -7,11 +7,12 @@ import io
 
 import pytest
 from openpyxl import load_workbook
-from seed_b import seed_cdrs
 
 from kefu.services import reports
 from kefu.services.reports import Dimension, Period
 from kefu.store.db import Database
+
+from .seed_b import seed_cdrs
 
 OCT = Period.local_days(dt.date(2026, 10, 1), dt.date(2026, 11, 1))
 
