@@ -195,7 +195,9 @@ def admin_create_user(
 # Each other capability keeps its commands in its own package (`<package>/commands.py`,
 # with `register(app)`) and adds one line to `_register`.
 def _register() -> None:
-    pass
+    from kefu.qa import commands as qa_commands
+
+    qa_commands.register(app)
 
 
 _register()

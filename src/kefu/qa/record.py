@@ -1,0 +1,101 @@
+"""Validation of one conversation record against the interchange format.
+
+Problems name the field path, e.g. `utterances[3].start: expected a number, got "abc"`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from kefu.qa.errors import RecordError
+
+ROLES = frozenset({"agent", "customer", "system"})
+EVENTS = frozenset({"ring", "answer", "hold_start", "hold_end", "transfer", "conference", "hangup"})
+PARTIES = frozenset({"agent", "customer", "system"})
+
+
+def _show(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)[:60]
+
+
+def _number(value: Any, path: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise RecordError(path, f"expected a number, got {_show(value)}")
+    return float(value)
+
+
+def validate(record: Any) -> tuple[list[dict[str, Any]], list[tuple[float, str, str]], list[str]]:
+    """Check a record; return its utterances, its events as (t, type, by), and warnings.
+
+    Raises RecordError on the first problem.
+    """
+    if not isinstance(record, dict):
+        raise RecordError("", f"expected a conversation object, got {_show(record)}")
+    rid = record.get("id")
+    if rid is None:
+        raise RecordError("id", "missing")
+    if not isinstance(rid, str | int) or isinstance(rid, bool):
+        raise RecordError("id", f"expected a string, got {_show(rid)}")
+    channel = record.get("channel")
+    if channel not in ("voice", "chat"):
+        raise RecordError("channel", f"expected \"voice\" or \"chat\", got {_show(channel)}")
+    direction = record.get("direction")
+    if direction is not None and direction not in ("inbound", "outbound"):
+        raise RecordError("direction", f"expected \"inbound\" or \"outbound\", got {_show(direction)}")
+    started = record.get("started_at")
+    if started is not None:
+        try:
+            dt.datetime.fromisoformat(str(started))
+        except ValueError:
+            raise RecordError("started_at", f"expected an ISO 8601 time, got {_show(started)}") from None
+    utts = record.get("utterances")
+    if not isinstance(utts, list):
+        raise RecordError("utterances", f"expected a list, got {_show(utts)}" if utts is not None else "missing")
+    timed = 0
+    for i, u in enumerate(utts):
+        where = f"utterances[{i}]"
+        if not isinstance(u, dict):
+            raise RecordError(where, f"expected an object, got {_show(u)}")
+        if u.get("role") not in ROLES:
+            raise RecordError(f"{where}.role", f"expected agent, customer or system, got {_show(u.get('role'))}")
+        if not isinstance(u.get("text"), str):
+            raise RecordError(f"{where}.text", f"expected a string, got {_show(u.get('text'))}")
+        has = 0
+        for key in ("start", "end"):
+            if key in u and u[key] is not None:
+                _number(u[key], f"{where}.{key}")
+                has += 1
+        if has == 2:
+            if u["end"] < u["start"]:
+                raise RecordError(f"{where}.end", f"ends ({u['end']}) before it starts ({u['start']})")
+            timed += 1
+    if channel == "voice" and timed and timed != len(utts):
+        missing = next(i for i, u in enumerate(utts) if u.get("start") is None or u.get("end") is None)
+        raise RecordError(f"utterances[{missing}].start", "missing while other utterances have times")
+    events: list[tuple[float, str, str]] = []
+    warnings: list[str] = []
+    raw_events = record.get("events")
+    if raw_events is not None:
+        if not isinstance(raw_events, list):
+            raise RecordError("events", f"expected a list, got {_show(raw_events)}")
+        for i, ev in enumerate(raw_events):
+            where = f"events[{i}]"
+            if not isinstance(ev, dict):
+                raise RecordError(where, f"expected an object, got {_show(ev)}")
+            t = _number(ev.get("t"), f"{where}.t")
+            kind = ev.get("type")
+            if not isinstance(kind, str):
+                raise RecordError(f"{where}.type", f"expected a string, got {_show(kind)}")
+            if kind not in EVENTS:
+                warnings.append(f"{where}.type: unknown event type {_show(kind)}, ignored")
+                continue
+            by = ev.get("by")
+            if by is not None and by not in PARTIES:
+                raise RecordError(f"{where}.by", f"expected agent, customer or system, got {_show(by)}")
+            events.append((t, kind, by or ""))
+    if timed != len(utts):
+        # No usable timestamps: drop partial ones so the context sees none.
+        utts = [{"role": u["role"], "text": u["text"]} for u in utts]
+    return utts, events, warnings
