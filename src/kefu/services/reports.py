@@ -275,7 +275,7 @@ def call_facts(
         query = query.where(Call.queue_id == queue_id)
     if agent_id is not None:
         query = query.where(Call.agent_id == agent_id)
-    rows = session.execute(query).tuples().all()
+    rows = session.execute(query).all()
     return [CallFacts(*row) for row in rows]  # type: ignore[call-arg]  # 15-column row
 
 
