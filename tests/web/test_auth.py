@@ -6,11 +6,11 @@ import datetime as dt
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from tests.web.conftest import PASSWORD, csrf_of, login
 
 from kefu.services import users as user_service
 from kefu.store.db import Database
 from kefu.store.models import AuditEntry, User
-from tests.web.conftest import PASSWORD, csrf_of, login
 
 
 def test_agent_logs_in_with_agent_no_extension_and_password(anon: TestClient, app: FastAPI) -> None:
@@ -144,7 +144,7 @@ def test_tampered_cookie_is_logged_out(anon: TestClient) -> None:
 
 
 def test_secret_is_generated_once_in_data_dir(app: FastAPI, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    secret = (tmp_path / "data" / "secret_key")
+    secret = tmp_path / "data" / "secret_key"
     assert secret.exists() and len(secret.read_text()) > 40
     assert oct(secret.stat().st_mode & 0o777) == "0o600"
 

@@ -27,6 +27,7 @@ from sqlalchemy import select
 from kefu.core import commands as cmd
 from kefu.core.acd import CenterConfig, ContactCenter
 from kefu.core.agent import AgentState
+from kefu.core.errors import PermissionDenied
 from kefu.core.events import (
     AgentAnswered,
     AgentHungUp,
@@ -220,7 +221,12 @@ class Center:
     def apply(self, event: Event) -> list[cmd.Command]:
         """Apply one event to the core and carry out its commands."""
         with self._lock:
-            out = self.engine.handle(event)
+            try:
+                out = self.engine.handle(event)
+            except PermissionDenied as exc:
+                if exc.audit is not None:  # AG-22: refused attempts are audited too
+                    self._execute([exc.audit], self.clock())
+                raise
             self._execute(out, self.clock())
         self._poke()
         return out
@@ -427,7 +433,7 @@ class Center:
     def _publish_agent(self, agent_id: str, event: dict[str, Any]) -> None:
         self.hub.publish(f"agent:{agent_id}", event)
 
-    def _on_RingAgent(self, c: cmd.RingAgent, now: float) -> None:  # noqa: N802
+    def _on_RingAgent(self, c: cmd.RingAgent, now: float) -> None:
         live = self.calls.get(c.call_id)
         if live is not None:
             live.ringing.add(c.agent_id)
@@ -474,7 +480,7 @@ class Center:
             else:
                 leg.ended_at = _dt(now)
 
-    def _on_StopRinging(self, c: cmd.StopRinging, now: float) -> None:  # noqa: N802
+    def _on_StopRinging(self, c: cmd.StopRinging, now: float) -> None:
         live = self.calls.get(c.call_id)
         if live is not None:
             live.ringing.discard(c.agent_id)
@@ -484,13 +490,13 @@ class Center:
             self._end_leg(c.call_id, c.agent_id, now, answered=False)
         self._publish_agent(c.agent_id, {"type": "offer_withdrawn", "call_id": c.call_id})
 
-    def _on_RingMissed(self, c: cmd.RingMissed, now: float) -> None:  # noqa: N802
+    def _on_RingMissed(self, c: cmd.RingMissed, now: float) -> None:
         self._end_leg(c.call_id, c.agent_id, now, answered=False)
         self._publish_agent(
             c.agent_id, {"type": "missed", "call_id": c.call_id, "reason": c.reason}
         )
 
-    def _on_Bridge(self, c: cmd.Bridge, now: float) -> None:  # noqa: N802
+    def _on_Bridge(self, c: cmd.Bridge, now: float) -> None:
         live = self.calls.get(c.call_id)
         if live is not None:
             live.agent_id = c.agent_id
@@ -505,7 +511,7 @@ class Center:
         self._publish_agent(c.agent_id, {"type": "connected", "call_id": c.call_id})
         self.hub.publish("wallboard", {"type": "call_connected", "call_id": c.call_id})
 
-    def _on_CallRecord(self, c: cmd.CallRecord, now: float) -> None:  # noqa: N802
+    def _on_CallRecord(self, c: cmd.CallRecord, now: float) -> None:
         with self.db.session() as session:
             call = session.get(Call, c.call_id)
             if call is None:
@@ -519,7 +525,7 @@ class Center:
                 call.ended_at = _dt(now)
         self.hub.publish("wallboard", {"type": "queue_changed", "queue": c.queue})
 
-    def _on_Reject(self, c: cmd.Reject, now: float) -> None:  # noqa: N802
+    def _on_Reject(self, c: cmd.Reject, now: float) -> None:
         with self.db.session() as session:
             call = session.get(Call, c.call_id)
             if call is not None:
@@ -547,27 +553,27 @@ class Center:
         if live is not None and live.agent_id is not None:
             self._publish_agent(live.agent_id, {"type": "call_ended", "call_id": call_id})
 
-    def _on_Hangup(self, c: cmd.Hangup, now: float) -> None:  # noqa: N802
+    def _on_Hangup(self, c: cmd.Hangup, now: float) -> None:
         by = Party.AGENT if c.reason == "agent" else Party.CUSTOMER
         if c.reason not in ("agent", "caller"):
             by = Party.SUPERVISOR if "super" in c.reason or "force" in c.reason else by
         self._finish_call(c.call_id, now, by)
 
-    def _on_CallHandled(self, c: cmd.CallHandled, now: float) -> None:  # noqa: N802
+    def _on_CallHandled(self, c: cmd.CallHandled, now: float) -> None:
         if c.call_id in self.calls:
             self._finish_call(c.call_id, now, Party.CUSTOMER)
 
-    def _on_DialOutside(self, c: cmd.DialOutside, now: float) -> None:  # noqa: N802
+    def _on_DialOutside(self, c: cmd.DialOutside, now: float) -> None:
         self._finish_call(c.call_id, now, Party.AGENT)
 
-    def _on_Hold(self, c: cmd.Hold, now: float) -> None:  # noqa: N802
+    def _on_Hold(self, c: cmd.Hold, now: float) -> None:
         live = self.calls.get(c.call_id)
         if live is not None:
             live.hold_started = now
         with self.db.session() as session:
             session.add(CallHold(call_id=c.call_id, started_at=_dt(now)))
 
-    def _on_Resume(self, c: cmd.Resume, now: float) -> None:  # noqa: N802
+    def _on_Resume(self, c: cmd.Resume, now: float) -> None:
         live = self.calls.get(c.call_id)
         with self.db.session() as session:
             hold = session.scalars(
@@ -581,7 +587,7 @@ class Center:
         if live is not None:
             live.hold_started = None
 
-    def _on_AgentStateChanged(self, c: cmd.AgentStateChanged, now: float) -> None:  # noqa: N802
+    def _on_AgentStateChanged(self, c: cmd.AgentStateChanged, now: float) -> None:
         event = {
             "type": "state",
             "agent_id": c.agent_id,
@@ -594,24 +600,24 @@ class Center:
         self._publish_agent(c.agent_id, event)
         self.hub.publish("wallboard", event)
 
-    def _on_Mute(self, c: cmd.Mute, now: float) -> None:  # noqa: N802
+    def _on_Mute(self, c: cmd.Mute, now: float) -> None:
         self._publish_agent(c.agent_id, {"type": "mute", "muted": c.muted})
 
-    def _on_Conference(self, c: cmd.Conference, now: float) -> None:  # noqa: N802
+    def _on_Conference(self, c: cmd.Conference, now: float) -> None:
         live = self.calls.get(c.call_id)
         if live is not None and live.agent_id:
             self._publish_agent(live.agent_id, {"type": "conference", "party": c.party})
 
-    def _on_Monitor(self, c: cmd.Monitor, now: float) -> None:  # noqa: N802
+    def _on_Monitor(self, c: cmd.Monitor, now: float) -> None:
         self.hub.publish(
             "wallboard",
             {"type": "monitor", "call_id": c.call_id, "mode": c.mode.value, "by": c.supervisor_id},
         )
 
-    def _on_Intercept(self, c: cmd.Intercept, now: float) -> None:  # noqa: N802
+    def _on_Intercept(self, c: cmd.Intercept, now: float) -> None:
         self._publish_agent(c.agent_id, {"type": "intercepted", "call_id": c.call_id})
 
-    def _on_AuditEvent(self, c: cmd.AuditEvent, now: float) -> None:  # noqa: N802
+    def _on_AuditEvent(self, c: cmd.AuditEvent, now: float) -> None:
         action = c.action.value if isinstance(c.action, SupervisorAction) else str(c.action)
         with self.db.session() as session:
             actor = session.get(User, int(c.actor_id)) if c.actor_id.isdigit() else None

@@ -7,7 +7,10 @@ runtime (started and stopped with the app), and one router per resource.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import importlib
+import logging
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -22,13 +25,17 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from kefu import __version__
 from kefu.config import Settings
+from kefu.services import kb, tickets
 from kefu.services.center import Center
+from kefu.services.chat import ChatService
 from kefu.services.live import LiveHub
 from kefu.store.db import Database
 from kefu.web import errors
 from kefu.web.auth import LoginThrottle, Sessions, load_secret, sessions_of
 
 HERE = Path(__file__).resolve().parent
+ESCALATION_PERIOD_S = 60.0
+log = logging.getLogger(__name__)
 # Routers of this package: each module exposes `router`. The optional ones belong to
 # features that may not be present in every build.
 ROUTERS = ("auth", "agent", "workspace", "customers", "tickets", "kb", "blacklist", "chat", "admin")
@@ -60,15 +67,22 @@ def create_app(settings: Settings, db: Database | None = None, *, demo: bool = F
     center as a trunk would (tests and demonstrations without a SIP trunk).
     """
     database = db or Database.from_url(settings.resolved_database_url)
+    with database.session() as session:  # templates of BF-01..04 and the standard scripts
+        tickets.seed_types(session)
+        kb.seed(session)
     hub = LiveHub()
     center = Center(database, hub)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await center.start()
+        escalator = asyncio.create_task(_escalate_forever(database), name="kefu-escalation")
         try:
             yield
         finally:
+            escalator.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await escalator
             await center.stop()
 
     app = FastAPI(
@@ -82,6 +96,7 @@ def create_app(settings: Settings, db: Database | None = None, *, demo: bool = F
     app.state.demo = demo
     app.state.hub = hub
     app.state.center = center
+    app.state.chat = ChatService(database, hub)
     app.state.sessions = Sessions(load_secret(settings.data_dir))
     app.state.throttle = LoginThrottle()
     errors.install(app)
@@ -126,3 +141,30 @@ def create_app(settings: Settings, db: Database | None = None, *, demo: bool = F
             raise
         app.include_router(module.router)
     return app
+
+
+async def _escalate_forever(db: Database) -> None:
+    """SLA-02: escalate overdue tickets every minute."""
+    while True:
+        try:
+            with db.session() as session:
+                tickets.escalate_overdue(session)
+        except SQLAlchemyError:
+            log.exception("ticket escalation failed")
+        await asyncio.sleep(ESCALATION_PERIOD_S)
+
+
+def all_routes(app: FastAPI) -> list[Any]:
+    """Every route of the app, with included routers expanded (FastAPI may wrap them)."""
+    out: list[Any] = []
+
+    def walk(routes: Any) -> None:
+        for r in routes:
+            inner = getattr(r, "original_router", None)
+            if inner is not None:
+                walk(inner.routes)
+            else:
+                out.append(r)
+
+    walk(app.router.routes)
+    return out

@@ -375,3 +375,34 @@ def end_session(request: Request, response: Response) -> None:
 def client_ip(request: Request) -> str:
     """The peer address (kefu is served directly or behind a proxy that sets it)."""
     return request.client.host if request.client else "unknown"
+
+
+async def ws_user(websocket: Any, *roles: Role) -> SessionUser | None:
+    """Authenticate a WebSocket from its session cookie; close 4401/4403 and return None."""
+    from fastapi import WebSocket
+
+    assert isinstance(websocket, WebSocket)
+    sessions: Sessions = websocket.app.state.sessions
+    raw = websocket.cookies.get(COOKIE)
+    data: dict[str, Any] = {}
+    if raw:
+        try:
+            loaded = sessions.serializer.loads(raw, max_age=SESSION_MAX_AGE)
+            data = loaded if isinstance(loaded, dict) else {}
+        except BadSignature:
+            data = {}
+    uid = data.get("u")
+    user: SessionUser | None = None
+    if isinstance(uid, int):
+        db: Database = websocket.app.state.db
+        with db.session() as session:
+            row = UserRepository(session).by_id(uid)
+            if row is not None and row.active and _stamp(row) == data.get("p"):
+                user = to_session_user(row)
+    if user is None:
+        await websocket.close(code=4401)
+        return None
+    if (roles and user.role not in roles) or user.must_change_password:
+        await websocket.close(code=4403)
+        return None
+    return user

@@ -34,9 +34,7 @@ class CatalogueEntry:
 class WebError(KefuError):
     """An error raised by the web layer or a service, with its catalogue id."""
 
-    def __init__(
-        self, error_id: str, message: str, status: int = 400, details: Any = None
-    ) -> None:
+    def __init__(self, error_id: str, message: str, status: int = 400, details: Any = None) -> None:
         self.error_id = error_id
         self.status = status
         self.details = details

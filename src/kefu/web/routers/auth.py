@@ -86,7 +86,9 @@ def home_of(user: SessionUser, app_paths: set[str]) -> str:
 
 
 def _paths(request: Request) -> set[str]:
-    return {getattr(r, "path", "") for r in request.app.routes}
+    from kefu.web.app import all_routes
+
+    return {getattr(r, "path", "") for r in all_routes(request.app)}
 
 
 def _safe_next(target: str) -> str:
@@ -197,7 +199,10 @@ def _exit(request: Request, user: SessionUser, response: Response) -> Response:
     from kefu.services import audit
 
     audit.record(
-        get_db(request), "logout", actor_id=user.id, target=user.username,
+        get_db(request),
+        "logout",
+        actor_id=user.id,
+        target=user.username,
         source_ip=client_ip(request),
     )
     end_session(request, response)
