@@ -27,7 +27,7 @@ from sqlalchemy import select
 from kefu.core import commands as cmd
 from kefu.core.acd import CenterConfig, ContactCenter
 from kefu.core.agent import AgentState
-from kefu.core.errors import PermissionDenied
+from kefu.core.errors import PermissionDenied, UnknownAgent
 from kefu.core.events import (
     AgentAnswered,
     AgentHungUp,
@@ -385,9 +385,10 @@ class Center:
         """The agent's live state, or a logged-out view."""
         with self._lock:
             aid = str(agent_id)
-            if aid not in self.engine.agents:
+            try:
+                return self.engine.agent_view(aid, self.clock())
+            except UnknownAgent:
                 return AgentView(aid, AgentState.LOGGED_OUT, "", self.clock(), "", (), 0, 0, "")
-            return self.engine.agent_view(aid, self.clock())
 
     def waiting_calls(self) -> list[WaitingCallView]:
         """Calls waiting or ringing in queues (AG-12)."""
@@ -398,7 +399,13 @@ class Center:
         """Every known agent's view."""
         with self._lock:
             now = self.clock()
-            return [self.engine.agent_view(a, now) for a in self.engine.agents]
+            views = []
+            for a in list(self.engine.agents):
+                try:
+                    views.append(self.engine.agent_view(a, now))
+                except UnknownAgent:
+                    continue
+            return views
 
     def call_of(self, agent_id: int) -> LiveCall | None:
         """The call the agent is offered or on."""

@@ -100,7 +100,7 @@ def update(session: Session, customer: Customer, fields: dict[str, Any]) -> Cust
     if "is_member" in fields and fields["is_member"] is not None:
         customer.is_member = bool(fields["is_member"])
     if isinstance(fields.get("custom_fields"), dict):
-        customer.custom_fields = {**customer.custom_fields, **fields["custom_fields"]}
+        customer.custom_fields = {**(customer.custom_fields or {}), **fields["custom_fields"]}
     session.flush()
     return customer
 

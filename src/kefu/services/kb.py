@@ -37,17 +37,33 @@ def _jieba() -> Any:
     return jieba
 
 
+def _meaningful(w: str) -> bool:
+    return bool(w) and not all(unicodedata.category(ch)[0] in "PZS" for ch in w)
+
+
 def tokens(query: str) -> list[str]:
-    """The search tokens of a query: jieba words without punctuation, longest first."""
+    """The search tokens of a query: jieba words without punctuation, longest first.
+
+    Runs of single characters that jieba did not know as a word (桩/号) are joined back
+    (桩号), and single characters are dropped when longer tokens exist: they match too much.
+    """
+    jieba = _jieba()
     words: list[str] = []
-    for w in _jieba().cut_for_search(query):
+    run = ""
+    for w in list(jieba.cut(query)) + [" "]:
         w = w.strip()
-        if not w or all(unicodedata.category(ch)[0] in "PZS" for ch in w):
+        if len(w) == 1 and _meaningful(w):
+            run += w
             continue
-        if len(w) == 1 and not w.isalnum():
-            continue
-        if w not in words:
+        if len(run) > 1:
+            words.append(run)
+        run = ""
+    for w in jieba.cut_for_search(query):
+        w = w.strip()
+        if _meaningful(w) and w not in words:
             words.append(w)
+    if any(len(w) > 1 for w in words):
+        words = [w for w in words if len(w) > 1]
     if not words and query.strip():
         words.append(query.strip())
     return sorted(words, key=len, reverse=True)[:12]

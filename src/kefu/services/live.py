@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
 from typing import Any
 
 QUEUE_SIZE = 256
@@ -21,52 +21,49 @@ class LiveHub:
     """Topic-based fan-out of JSON-able dicts to asyncio queues."""
 
     def __init__(self) -> None:
-        self._subs: dict[str, set[asyncio.Queue[dict[str, Any]]]] = {}
+        # topic -> {queue: the loop that owns it}
+        self._subs: dict[str, dict[asyncio.Queue[dict[str, Any]], asyncio.AbstractEventLoop]] = {}
         self._lock = threading.Lock()
-        self._loop: asyncio.AbstractEventLoop | None = None
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Remember the event loop that owns the subscribers' queues."""
-        self._loop = loop
+        """Kept for the app's start-up; every subscriber remembers its own loop."""
 
     def publish(self, topic: str, event: dict[str, Any]) -> None:
         """Send `event` to every subscriber of `topic` (thread-safe, never blocks)."""
         with self._lock:
-            queues = list(self._subs.get(topic, ()))
-        if not queues:
+            subs = list(self._subs.get(topic, {}).items())
+        if not subs:
             return
-        loop = self._loop
         try:
-            running = asyncio.get_running_loop()
+            running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
         except RuntimeError:
             running = None
-        if loop is not None and running is not loop:
-            loop.call_soon_threadsafe(self._deliver, queues, event)
-        else:
-            self._deliver(queues, event)
+        for queue, loop in subs:
+            if loop is running:
+                self._deliver(queue, event)
+            elif not loop.is_closed():
+                loop.call_soon_threadsafe(self._deliver, queue, event)
 
     @staticmethod
-    def _deliver(queues: Iterable[asyncio.Queue[dict[str, Any]]], event: dict[str, Any]) -> None:
-        for q in queues:
-            if q.full():
-                with contextlib.suppress(asyncio.QueueEmpty):
-                    q.get_nowait()
-            q.put_nowait(event)
+    def _deliver(queue: asyncio.Queue[dict[str, Any]], event: dict[str, Any]) -> None:
+        if queue.full():
+            with contextlib.suppress(asyncio.QueueEmpty):
+                queue.get_nowait()
+        queue.put_nowait(event)
 
     def subscribers(self, topic: str) -> int:
         """How many subscribers `topic` has."""
         with self._lock:
-            return len(self._subs.get(topic, ()))
+            return len(self._subs.get(topic, {}))
 
     @contextlib.asynccontextmanager
     async def subscribe(self, *topics: str) -> AsyncIterator[asyncio.Queue[dict[str, Any]]]:
         """Subscribe to `topics` for the duration of the block."""
-        if self._loop is None:
-            self._loop = asyncio.get_running_loop()
+        loop = asyncio.get_running_loop()
         queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(QUEUE_SIZE)
         with self._lock:
             for t in topics:
-                self._subs.setdefault(t, set()).add(queue)
+                self._subs.setdefault(t, {})[queue] = loop
         try:
             yield queue
         finally:
@@ -74,6 +71,6 @@ class LiveHub:
                 for t in topics:
                     subs = self._subs.get(t)
                     if subs is not None:
-                        subs.discard(queue)
+                        subs.pop(queue, None)
                         if not subs:
                             del self._subs[t]
