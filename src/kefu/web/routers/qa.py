@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, NoReturn
 
 from fastapi import APIRouter, Query, Request
+from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, HTMLResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -20,6 +21,7 @@ from kefu.web.auth import SessionDep, SessionUser, client_ip, require_role
 from kefu.web.errors import Forbidden, Invalid, NotFound, WebError
 from kefu.web.pages import render
 
+PathId = Annotated[int, PathParam(ge=0, le=2**31 - 1)]
 router = APIRouter(tags=["qa"])
 
 VIEWERS = (Role.AGENT, Role.QA, Role.TEAM_LEADER, Role.SUPERVISOR, Role.ADMIN)
@@ -205,7 +207,7 @@ def qa_page(request: Request, user: Viewer, session: SessionDep) -> HTMLResponse
 
 @router.get("/qa/results/{result_id}", response_class=HTMLResponse, include_in_schema=False)
 def qa_detail_page(
-    request: Request, result_id: int, user: Viewer, session: SessionDep
+    request: Request, result_id: PathId, user: Viewer, session: SessionDep
 ) -> HTMLResponse:
     """One conversation: transcript with findings in place, evidence, audio, review, appeal."""
     try:
@@ -258,7 +260,7 @@ def list_results(
 
 
 @router.get("/api/qa/results/{result_id}", summary="One QA result with transcript and findings")
-def get_result(result_id: int, session: SessionDep, user: Viewer) -> dict[str, Any]:
+def get_result(result_id: PathId, session: SessionDep, user: Viewer) -> dict[str, Any]:
     """Transcript split into segments for highlighting, findings, reviews and appeals."""
     try:
         d = qa_review.detail(session, result_id, mask=True)
@@ -273,7 +275,9 @@ def get_result(result_id: int, session: SessionDep, user: Viewer) -> dict[str, A
     summary="The call recording (WAV), with HTTP Range support",
     response_class=FileResponse,
 )
-def recording(result_id: int, request: Request, session: SessionDep, user: Viewer) -> FileResponse:
+def recording(
+    result_id: PathId, request: Request, session: SessionDep, user: Viewer
+) -> FileResponse:
     """Serve the WAV; the browser's audio player seeks with Range requests."""
     try:
         rec = qa_review.recording_of(session, result_id)
@@ -298,7 +302,7 @@ class ReviewIn(BaseModel):
 
 @router.post("/api/qa/findings/{finding_id}/review", summary="Review (复核) a finding")
 def review_finding(
-    finding_id: int, body: ReviewIn, request: Request, session: SessionDep, user: Reviewer
+    finding_id: PathId, body: ReviewIn, request: Request, session: SessionDep, user: Reviewer
 ) -> dict[str, Any]:
     """Confirm or overturn; the score recomputes and the review keeps before/after."""
     try:
@@ -330,7 +334,7 @@ class AppealIn(BaseModel):
 
 @router.post("/api/qa/findings/{finding_id}/appeal", summary="Appeal (申诉) a finding")
 def appeal_finding(
-    finding_id: int, body: AppealIn, request: Request, session: SessionDep, user: Appellant
+    finding_id: PathId, body: AppealIn, request: Request, session: SessionDep, user: Appellant
 ) -> dict[str, Any]:
     """Only the agent of the conversation may appeal; a leader decides."""
     try:
@@ -362,7 +366,7 @@ class DecisionIn(BaseModel):
 
 @router.post("/api/qa/appeals/{appeal_id}/decision", summary="Decide an appeal")
 def decide(
-    appeal_id: int, body: DecisionIn, request: Request, session: SessionDep, user: Decider
+    appeal_id: PathId, body: DecisionIn, request: Request, session: SessionDep, user: Decider
 ) -> dict[str, Any]:
     """Upheld: the finding is overturned and the score recomputes; rejected: it stays."""
     try:

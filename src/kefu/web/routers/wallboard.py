@@ -8,7 +8,7 @@ import contextlib
 import time
 from typing import Annotated, Any, NoReturn
 
-from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Path, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
@@ -23,6 +23,7 @@ from kefu.web.auth import SessionUser, client_ip, require_role, ws_user
 from kefu.web.errors import Forbidden, Invalid, NotFound, WebError
 from kefu.web.pages import render
 
+PathId = Annotated[int, Path(ge=0, le=2**31 - 1)]
 router = APIRouter(tags=["wallboard"])
 
 BOARD_ROLES = (Role.TEAM_LEADER, Role.SUPERVISOR, Role.ADMIN)
@@ -131,7 +132,7 @@ class ActionIn(BaseModel):
     summary="Supervisor action on an agent (AG-15..AG-22)",
 )
 def act(
-    agent_id: int,
+    agent_id: PathId,
     action: SupervisorAction,
     body: ActionIn,
     request: Request,
@@ -172,7 +173,9 @@ class DecisionIn(BaseModel):
     "/api/wallboard/blacklist-requests/{request_id}/decision",
     summary="Approve or reject a blacklist request (AG-14)",
 )
-def decide(request_id: int, body: DecisionIn, request: Request, user: BoardUser) -> dict[str, Any]:
+def decide(
+    request_id: PathId, body: DecisionIn, request: Request, user: BoardUser
+) -> dict[str, Any]:
     """Approval blacklists the number at once: the center rejects its calls."""
     try:
         out = wallboard.decide_request(
