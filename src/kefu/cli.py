@@ -86,6 +86,9 @@ def serve(
     port: int | None = typer.Option(None, help="HTTP port [env KEFU_PORT]."),
     data_dir: Path | None = DataDirOpt,
     database_url: str | None = DatabaseOpt,
+    demo: bool = typer.Option(
+        False, "--demo", help="Enable the call-injection API (/api/sim) for demos and tests."
+    ),
 ) -> None:
     """Run the contact center: migrate, create the admin on first start, serve HTTP."""
     import uvicorn
@@ -104,7 +107,7 @@ def serve(
     _check_port_free(settings.host, settings.port)
     console.print(f"kefu serving on http://{settings.host}:{settings.port}")
     uvicorn.run(
-        create_app(settings, db),
+        create_app(settings, db, demo=demo),
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,

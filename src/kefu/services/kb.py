@@ -50,7 +50,7 @@ def tokens(query: str) -> list[str]:
     jieba = _jieba()
     words: list[str] = []
     run = ""
-    for w in list(jieba.cut(query)) + [" "]:
+    for w in [*jieba.cut(query), " "]:
         w = w.strip()
         if len(w) == 1 and _meaningful(w):
             run += w

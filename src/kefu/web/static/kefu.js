@@ -21,8 +21,8 @@
     }
     var res = await fetch(url, opts);
     var data = null;
-    var type = res.headers.get("content-type") || "";
-    if (type.indexOf("json") >= 0) data = await res.json();
+    var text = res.status === 204 ? "" : await res.text();
+    if (text && (res.headers.get("content-type") || "").indexOf("json") >= 0) data = JSON.parse(text);
     if (!res.ok) {
       var err = new Error((data && data.message) || res.statusText);
       err.status = res.status;

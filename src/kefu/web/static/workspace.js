@@ -4,6 +4,10 @@
   var C = window.WS_CONFIG, T = C.text, api = kefu.api, esc = kefu.esc, $ = function (id) { return document.getElementById(id); };
   var st = { state: "logged_out", since: 0, offset: 0, callId: "", customerId: null, caller: "", muted: false, types: {} };
 
+  function localTime(iso) {
+    var d = new Date(iso);
+    return d.toLocaleString("zh-CN", { timeZone: "Asia/Shanghai", hour12: false, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" });
+  }
   function now() { return Date.now() / 1000 + st.offset; }
   function fail(e) { kefu.toast(e.message || String(e)); }
 
@@ -69,7 +73,8 @@
     f.id.value = c.id; f.name.value = c.name || ""; f.phone.value = c.phone || "";
     f.id_card_no.value = c.id_card_no || ""; f.address.value = c.address || ""; f.is_member.checked = !!c.is_member;
     var rows = pop.history.map(function (h) {
-      return "<tr><td>" + esc(h.at.slice(0, 16).replace("T", " ")) + "</td><td>" + esc(C.historyNames[h.kind] || h.kind) + "</td><td>" + esc(h.summary) + "</td></tr>";
+      var summary = h.kind === "call" ? (C.dispositions[h.summary] || h.summary) : h.summary;
+      return "<tr><td>" + esc(localTime(h.at)) + "</td><td>" + esc(C.historyNames[h.kind] || h.kind) + "</td><td>" + esc(summary) + "</td></tr>";
     });
     $("history").innerHTML = rows.join("") || "<tr><td class='muted'>" + T.none + "</td></tr>";
   }
@@ -104,7 +109,8 @@
   function loadWaiting() {
     api("GET", "/api/queues/waiting").then(function (list) {
       $("waiting").innerHTML = list.map(function (w) {
-        var pick = w.ringing.length ? " <button class='pickup' data-call='" + esc(w.call_id) + "'>" + T.pickup + "</button>" : "";
+        var mine = w.ringing.indexOf(C.agentNo) >= 0;
+        var pick = w.ringing.length && !mine ? " <button class='pickup' data-call='" + esc(w.call_id) + "'>" + T.pickup + "</button>" : "";
         return "<tr><td>" + esc(w.caller) + "</td><td>" + esc(w.region) + "</td><td>" + esc(w.queue) + "</td><td>" + Math.round(w.waited) + "s" + pick + "</td></tr>";
       }).join("") || "<tr><td class='muted'>" + T.noWaiting + "</td></tr>";
       document.querySelectorAll(".pickup").forEach(function (b) {
@@ -115,7 +121,7 @@
   function loadMissed() {
     api("GET", "/api/agent/missed").then(function (list) {
       $("missed").innerHTML = list.slice(0, 10).map(function (m) {
-        return "<tr><td>" + esc(m.caller) + "</td><td>" + esc(m.region) + "</td><td>" + esc(m.rang_at.slice(11, 19)) + "</td></tr>";
+        return "<tr><td>" + esc(m.caller) + "</td><td>" + esc(m.region) + "</td><td>" + esc(localTime(m.rang_at)) + "</td></tr>";
       }).join("") || "<tr><td class='muted'>" + T.none + "</td></tr>";
     }).catch(function () {});
   }
@@ -127,7 +133,7 @@
       showState(ev.state, ev.since, ev.now);
     } else if (ev.type === "state") {
       showState(ev.state, ev.since, ev.now);
-      if (ev.state === "after_call_work" || ev.state === "idle") loadMissed();
+      if (ev.state === "after_call_work" || ev.state === "idle") { loadMissed(); loadWaiting(); }
     } else if (ev.type === "offer") {
       showCall(ev.call_id, ev.caller_display || ev.caller, ev.region);
       loadWaiting();
