@@ -176,3 +176,28 @@ def test_sim_path_is_off_without_demo(
     boss = client_for("supervisor")
     res = boss.post("/api/sim/calls", json={"caller": "13800138000"})
     assert res.status_code == 404 and res.json()["error_id"] == "demo-off"
+
+
+def test_pickup_transfer_and_three_way(client_for: Callable[[str], TestClient]) -> None:
+    agent = client_for("agent")  # 1001
+    leader = client_for("team_leader")  # 2001, also a seat
+    boss = client_for("supervisor")
+    agent.post("/api/agent/state", json={"state": "idle"})
+    call_id = boss.post("/api/sim/calls", json={"caller": "13800138000"}).json()["call_id"]
+    assert agent.get("/api/agent/state").json()["state"] == "ringing"
+    waiting = leader.get("/api/queues/waiting").json()
+    assert waiting[0]["ringing"] == ["1001"]
+    # 抢接: the leader takes the call ringing at 1001 (AG-13)
+    leader.post("/api/agent/state", json={"state": "idle"})
+    assert leader.post("/api/agent/pickup", json={"call_id": call_id}).status_code == 204
+    assert leader.get("/api/agent/state").json()["state"] == "on_call"
+    assert agent.get("/api/agent/state").json()["state"] == "idle"
+    # three-way with 1001, then a blind transfer to 1001 (AG-08)
+    assert leader.post("/api/agent/conference", json={"party": "13900001111"}).status_code == 204
+    res = leader.post("/api/agent/transfer", json={"kind": "agent", "target": "1001"})
+    assert res.status_code == 204, res.text
+    assert agent.get("/api/agent/state").json()["state"] in ("ringing", "on_call")
+    assert (
+        leader.post("/api/agent/transfer", json={"kind": "agent", "target": "9999"}).status_code
+        == 404
+    )

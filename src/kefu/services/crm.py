@@ -11,7 +11,15 @@ from sqlalchemy.orm import Session
 
 from kefu.core.routing import region_of
 from kefu.errors import KefuError
-from kefu.store.models import Call, ContactHistory, ContactKind, Customer, Ticket
+from kefu.store.models import (
+    Call,
+    ContactHistory,
+    ContactKind,
+    Customer,
+    OutboundTask,
+    TaskStatus,
+    Ticket,
+)
 
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
@@ -174,3 +182,126 @@ def screen_pop(session: Session, caller: str) -> dict[str, Any]:
             for h in history(session, customer)
         ],
     }
+
+
+# -- Excel import and export (CC-12) ------------------------------------------------------
+COLUMNS = ("phone", "name", "id_card_no", "address", "is_member")
+
+
+def export_xlsx(session: Session) -> bytes:
+    """Every customer as an .xlsx sheet: the fixed columns, then one per custom field."""
+    import io
+
+    from openpyxl import Workbook
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    def cell(value: str) -> str:
+        return str(ILLEGAL_CHARACTERS_RE.sub("", value))  # control characters cannot be stored
+
+    customers = list(session.scalars(select(Customer).order_by(Customer.id)))
+    extra = sorted({k for c in customers for k in (c.custom_fields or {})})
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = "customers"
+    ws.append([cell(h) for h in (*COLUMNS, *extra)])
+    for c in customers:
+        fields = c.custom_fields or {}
+        row = [c.phone, c.name, c.id_card_no or "", c.address, "1" if c.is_member else "0"]
+        ws.append([cell(v) for v in row + [str(fields.get(k, "")) for k in extra]])
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def import_xlsx(session: Session, data: bytes) -> dict[str, Any]:
+    """Create or update customers (matched by phone) from a sheet laid out like the export.
+
+    Rows with problems are skipped and reported as `row N: problem`.
+    """
+    import io
+
+    from openpyxl import load_workbook
+
+    try:
+        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises several kinds for a bad file
+        raise CrmError(f"file: not an .xlsx workbook ({type(exc).__name__})") from None
+    ws = wb.worksheets[0]
+    rows = ws.iter_rows(values_only=True)
+    header = [str(h or "").strip() for h in next(rows, ())]
+    if "phone" not in header:
+        raise CrmError("row 1: the header needs a 'phone' column")
+    created = updated = 0
+    problems: list[str] = []
+    for n, row in enumerate(rows, start=2):
+        values = {
+            h: ("" if v is None else str(v).strip()) for h, v in zip(header, row, strict=False)
+        }
+        phone = values.get("phone", "")
+        if not phone:
+            if any(values.values()):
+                problems.append(f"row {n}: phone is empty")
+            continue
+        fields: dict[str, Any] = {
+            k: values[k] for k in ("name", "address", "id_card_no") if k in values
+        }
+        if "is_member" in values:
+            fields["is_member"] = values["is_member"] in ("1", "true", "True", "yes")
+        custom = {h: v for h, v in values.items() if h and h not in COLUMNS and v}
+        if custom:
+            fields["custom_fields"] = custom
+        try:
+            with session.begin_nested():
+                existing = by_phone(session, phone)
+                if existing is None:
+                    create(session, phone, **fields)
+                    created += 1
+                else:
+                    update(session, existing, fields)
+                    updated += 1
+        except CrmError as exc:
+            problems.append(f"row {n}: {exc}")
+    return {"created": created, "updated": updated, "problems": problems}
+
+
+# -- callback reminders (CC-12) -----------------------------------------------------------
+def schedule_callback(
+    session: Session,
+    customer: Customer,
+    at: dt.datetime,
+    note: str,
+    agent_id: int | None,
+    user_id: int,
+) -> OutboundTask:
+    """A reminder to call the customer back at `at` (an outbound task of source callback)."""
+    if at.tzinfo is None:
+        raise CrmError("at: give a time with its UTC offset")
+    task = OutboundTask(
+        number=customer.phone,
+        customer_id=customer.id,
+        assigned_agent_id=agent_id,
+        source="callback",
+        scheduled_at=at,
+        talking_points=note,
+        created_by=user_id,
+    )
+    session.add(task)
+    session.flush()
+    return task
+
+
+def callbacks_for(session: Session, agent_id: int, limit: int = 50) -> list[OutboundTask]:
+    """The agent's pending callback reminders, soonest first."""
+    return list(
+        session.scalars(
+            select(OutboundTask)
+            .where(
+                OutboundTask.assigned_agent_id == agent_id,
+                OutboundTask.source == "callback",
+                OutboundTask.status == TaskStatus.PENDING,
+            )
+            .order_by(OutboundTask.scheduled_at)
+            .limit(limit)
+        )
+    )

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, Request, Response
+from fastapi import Path as PathParam
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy.orm import Session
 
@@ -165,6 +166,8 @@ def get_session(request: Request) -> Iterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+# Integer ids in paths: bounded, so a huge number is a 422, not a database overflow.
+Id = Annotated[int, PathParam(ge=1, le=2**31 - 1)]
 DbDep = Annotated[Database, Depends(get_db)]
 
 

@@ -36,7 +36,7 @@ from kefu.store.models import (
     Strategy,
     User,
 )
-from kefu.web.auth import AdminUser, SessionDep, get_db
+from kefu.web.auth import AdminUser, Id, SessionDep, get_db
 from kefu.web.errors import Invalid, NotFound
 from kefu.web.pages import render
 
@@ -445,6 +445,9 @@ def _check_rulebook(content: str, name: str) -> None:
         except RulebookError as exc:
             problems = [p.replace(str(path), f"{name}.yaml") for p in exc.problems]
             raise Invalid("the rulebook has problems", problems) from None
+        except Exception as exc:  # a YAML reader/syntax error, reported like the others
+            problem = f"{name}.yaml: {str(exc).replace(str(path), name + '.yaml')}"
+            raise Invalid(problem, [problem]) from None
 
 
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -466,7 +469,7 @@ def list_flows(user: AdminUser, session: SessionDep) -> list[dict[str, Any]]:
 
 @router.get("/api/admin/ivr/{name}/versions/{version}")
 def get_flow_version(
-    user: AdminUser, session: SessionDep, name: str, version: int
+    user: AdminUser, session: SessionDep, name: str, version: Id
 ) -> dict[str, Any]:
     """One saved version of a flow."""
     row = session.scalar(
@@ -522,7 +525,7 @@ def list_rulebooks(user: AdminUser, session: SessionDep) -> list[dict[str, Any]]
 
 
 @router.get("/api/admin/rulebooks/{name}/versions/{version}")
-def get_rulebook(user: AdminUser, session: SessionDep, name: str, version: int) -> dict[str, Any]:
+def get_rulebook(user: AdminUser, session: SessionDep, name: str, version: Id) -> dict[str, Any]:
     """One saved rulebook version."""
     r = session.scalar(select(Rulebook).where(Rulebook.name == name, Rulebook.version == version))
     if r is None:

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from kefu.services import blacklist as svc
 from kefu.services.center import Center
 from kefu.store.models import Role
-from kefu.web.auth import AgentUser, SessionDep, SessionUser, StaffUser, get_db, require_role
+from kefu.web.auth import AgentUser, Id, SessionDep, SessionUser, StaffUser, get_db, require_role
 from kefu.web.errors import Invalid, NotFound
 
 router = APIRouter(tags=["blacklist"])
@@ -62,7 +62,7 @@ def pending(user: StaffUser, session: SessionDep) -> list[dict[str, Any]]:
 
 
 @router.post("/api/blacklist/requests/{request_id}/decision")
-def decide(request: Request, user: StaffUser, request_id: int, body: DecisionIn) -> dict[str, Any]:
+def decide(request: Request, user: StaffUser, request_id: Id, body: DecisionIn) -> dict[str, Any]:
     """Approve (the center rejects the number from now on) or reject a request."""
     # Own transaction, committed before the center writes its audit entry (SQLite: one writer).
     with get_db(request).session() as session:

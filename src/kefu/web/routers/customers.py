@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 
 from kefu.services import crm
 from kefu.store.models import ContactKind, Role
-from kefu.web.auth import CurrentUser, SessionDep, SessionUser, require_role
+from kefu.web.auth import AgentUser, CurrentUser, Id, SessionDep, SessionUser, require_role
 from kefu.web.errors import Invalid, NotFound
 from kefu.web.pages import id_card_for, phone_for, render
 
 router = APIRouter(tags=["customers"])
+MAX_IMPORT_BYTES = 10 * 1024 * 1024
+ExportUser = Annotated[SessionUser, require_role(Role.TEAM_LEADER, Role.SUPERVISOR, Role.ADMIN)]
 EditUser = Annotated[
     SessionUser, require_role(Role.AGENT, Role.TEAM_LEADER, Role.SUPERVISOR, Role.ADMIN)
 ]
@@ -42,6 +45,13 @@ class CustomerUpdate(BaseModel):
     custom_fields: dict[str, Any] | None = None
 
 
+class CallbackIn(BaseModel):
+    """When to call back, and what about."""
+
+    at: dt.datetime
+    note: str = Field("", max_length=500)
+
+
 class NoteIn(BaseModel):
     """A contact-history entry: note, SMS or order."""
 
@@ -59,7 +69,7 @@ def public(user: SessionUser, data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _get(session: SessionDep, customer_id: int) -> Any:
+def _get(session: SessionDep, customer_id: Id) -> Any:
     c = crm.get(session, customer_id)
     if c is None:
         raise NotFound(f"customer {customer_id}")
@@ -84,7 +94,7 @@ def customers_page(
 
 @router.get("/customers/{customer_id}", response_class=HTMLResponse, include_in_schema=False)
 def customer_page(
-    request: Request, user: CurrentUser, session: SessionDep, customer_id: int
+    request: Request, user: CurrentUser, session: SessionDep, customer_id: Id
 ) -> Response:
     """One customer with history."""
     c = _get(session, customer_id)
@@ -113,8 +123,66 @@ def create_customer(user: EditUser, session: SessionDep, body: CustomerCreate) -
     return public(user, crm.customer_dict(c))
 
 
+@router.get("/api/customers/export.xlsx")
+def export_customers(user: ExportUser, session: SessionDep) -> Response:
+    """Every customer as an Excel sheet (CC-12)."""
+    audit_export = {"count": "all"}
+    from kefu.store.repositories import AuditRepository
+
+    AuditRepository(session).record("customers.export", target=user.username, detail=audit_export)
+    return Response(
+        crm.export_xlsx(session),
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": 'attachment; filename="customers.xlsx"'},
+    )
+
+
+@router.post("/api/customers/import")
+async def import_customers(
+    user: ExportUser, session: SessionDep, file: UploadFile
+) -> dict[str, Any]:
+    """Create or update customers from an Excel sheet laid out like the export (CC-12)."""
+    data = await file.read(MAX_IMPORT_BYTES + 1)
+    if len(data) > MAX_IMPORT_BYTES:
+        raise Invalid("file: larger than 10 MB")
+    try:
+        return crm.import_xlsx(session, data)
+    except crm.CrmError as exc:
+        raise Invalid(str(exc)) from None
+
+
+@router.post("/api/customers/{customer_id}/callbacks", status_code=201)
+def schedule_callback(
+    user: EditUser, session: SessionDep, customer_id: Id, body: CallbackIn
+) -> dict[str, Any]:
+    """A callback reminder for a date and time (CC-12), assigned to the caller's agent seat."""
+    c = _get(session, customer_id)
+    try:
+        task = crm.schedule_callback(session, c, body.at, body.note, user.agent_id, user.id)
+    except crm.CrmError as exc:
+        raise Invalid(str(exc)) from None
+    return {"id": task.id, "at": body.at.isoformat(), "note": task.talking_points}
+
+
+@router.get("/api/agent/callbacks")
+def my_callbacks(user: AgentUser, session: SessionDep) -> list[dict[str, Any]]:
+    """My pending callback reminders, soonest first."""
+    if user.agent_id is None:
+        return []
+    return [
+        {
+            "id": t.id,
+            "number": phone_for(user, t.number),
+            "customer_id": t.customer_id,
+            "at": t.scheduled_at.isoformat() if t.scheduled_at else None,
+            "note": t.talking_points,
+        }
+        for t in crm.callbacks_for(session, user.agent_id)
+    ]
+
+
 @router.get("/api/customers/{customer_id}")
-def get_customer(user: CurrentUser, session: SessionDep, customer_id: int) -> dict[str, Any]:
+def get_customer(user: CurrentUser, session: SessionDep, customer_id: Id) -> dict[str, Any]:
     """A customer with their contact history."""
     c = _get(session, customer_id)
     data = public(user, crm.customer_dict(c))
@@ -127,7 +195,7 @@ def get_customer(user: CurrentUser, session: SessionDep, customer_id: int) -> di
 
 @router.put("/api/customers/{customer_id}")
 def update_customer(
-    user: EditUser, session: SessionDep, customer_id: int, body: CustomerUpdate
+    user: EditUser, session: SessionDep, customer_id: Id, body: CustomerUpdate
 ) -> dict[str, Any]:
     """Edit a customer (the screen pop's form)."""
     c = _get(session, customer_id)
@@ -136,7 +204,7 @@ def update_customer(
 
 
 @router.post("/api/customers/{customer_id}/notes", status_code=201)
-def add_note(user: EditUser, session: SessionDep, customer_id: int, body: NoteIn) -> dict[str, Any]:
+def add_note(user: EditUser, session: SessionDep, customer_id: Id, body: NoteIn) -> dict[str, Any]:
     """Add a note, SMS or order to the contact history."""
     c = _get(session, customer_id)
     entry = crm.add_note(session, c, ContactKind(body.kind), body.summary, body.ref)

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from kefu.services import kb
 from kefu.store.models import ArticleKind, KbArticle
-from kefu.web.auth import AdminUser, CurrentUser, SessionDep
+from kefu.web.auth import AdminUser, CurrentUser, Id, SessionDep
 from kefu.web.errors import Invalid, NotFound
 from kefu.web.pages import render
 
@@ -60,7 +60,7 @@ def list_articles(user: CurrentUser, session: SessionDep) -> list[dict[str, Any]
 
 
 @router.get("/api/kb/articles/{article_id}")
-def get_article(user: CurrentUser, session: SessionDep, article_id: int) -> dict[str, Any]:
+def get_article(user: CurrentUser, session: SessionDep, article_id: Id) -> dict[str, Any]:
     """One article."""
     a = session.get(KbArticle, article_id)
     if a is None:
@@ -79,7 +79,7 @@ def create_article(user: AdminUser, session: SessionDep, body: ArticleIn) -> dic
 
 @router.put("/api/kb/articles/{article_id}")
 def update_article(
-    user: AdminUser, session: SessionDep, article_id: int, body: ArticleIn
+    user: AdminUser, session: SessionDep, article_id: Id, body: ArticleIn
 ) -> dict[str, Any]:
     """Edit an article (its version goes up)."""
     a = session.get(KbArticle, article_id)
@@ -92,7 +92,7 @@ def update_article(
 
 
 @router.delete("/api/kb/articles/{article_id}", status_code=204)
-def delete_article(user: AdminUser, session: SessionDep, article_id: int) -> None:
+def delete_article(user: AdminUser, session: SessionDep, article_id: Id) -> None:
     """Remove an article."""
     a = session.get(KbArticle, article_id)
     if a is None:

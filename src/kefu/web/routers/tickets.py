@@ -15,6 +15,7 @@ from kefu.web.auth import (
     STAFF_ROLES,
     AdminUser,
     CurrentUser,
+    Id,
     SessionDep,
     SessionUser,
     StaffUser,
@@ -72,7 +73,7 @@ def _refused(exc: svc.TicketError) -> Invalid:
     return Invalid(str(exc), exc.details)
 
 
-def _ticket(session: SessionDep, ticket_id: int) -> Any:
+def _ticket(session: SessionDep, ticket_id: Id) -> Any:
     t = svc.get(session, ticket_id)
     if t is None:
         raise NotFound(f"ticket {ticket_id}")
@@ -141,14 +142,14 @@ def list_tickets(
 
 
 @router.get("/api/tickets/{ticket_id}")
-def get_ticket(user: CurrentUser, session: SessionDep, ticket_id: int) -> dict[str, Any]:
+def get_ticket(user: CurrentUser, session: SessionDep, ticket_id: Id) -> dict[str, Any]:
     """One ticket."""
     return _dict(session, _ticket(session, ticket_id))
 
 
 @router.post("/api/tickets/{ticket_id}/status")
 def set_status(
-    user: WorkUser, session: SessionDep, ticket_id: int, body: StatusIn
+    user: WorkUser, session: SessionDep, ticket_id: Id, body: StatusIn
 ) -> dict[str, Any]:
     """Move a ticket; a complaint closes only after its follow-up call."""
     t = _ticket(session, ticket_id)
@@ -161,7 +162,7 @@ def set_status(
 
 
 @router.post("/api/tickets/{ticket_id}/follow-up")
-def follow_up(user: WorkUser, session: SessionDep, ticket_id: int, body: NoteIn) -> dict[str, Any]:
+def follow_up(user: WorkUser, session: SessionDep, ticket_id: Id, body: NoteIn) -> dict[str, Any]:
     """Record the follow-up call (件件投诉有回访)."""
     t = _ticket(session, ticket_id)
     _mine_or_staff(user, t)
@@ -171,7 +172,7 @@ def follow_up(user: WorkUser, session: SessionDep, ticket_id: int, body: NoteIn)
 
 @router.post("/api/tickets/{ticket_id}/hand-over")
 def hand_over(
-    user: WorkUser, session: SessionDep, ticket_id: int, body: HandOverIn
+    user: WorkUser, session: SessionDep, ticket_id: Id, body: HandOverIn
 ) -> dict[str, Any]:
     """Hand the ticket to another user (the owner changes; first contact is kept)."""
     t = _ticket(session, ticket_id)
@@ -212,7 +213,7 @@ def create_type(user: AdminUser, session: SessionDep, body: TicketTypeIn) -> dic
 
 @router.put("/api/admin/ticket-types/{type_id}")
 def update_type(
-    user: AdminUser, session: SessionDep, type_id: int, body: TicketTypeIn
+    user: AdminUser, session: SessionDep, type_id: Id, body: TicketTypeIn
 ) -> dict[str, Any]:
     """Change a ticket/form type (BF-01)."""
     tt = session.get(TicketType, type_id)

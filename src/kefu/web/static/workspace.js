@@ -125,6 +125,20 @@
       }).join("") || "<tr><td class='muted'>" + T.none + "</td></tr>";
     }).catch(function () {});
   }
+  function loadCallbacks() {
+    api("GET", "/api/agent/callbacks").then(function (list) {
+      $("callbacks").innerHTML = list.slice(0, 10).map(function (c) {
+        return "<tr><td>" + esc(localTime(c.at)) + "</td><td>" + esc(c.number) + "</td><td>" + esc(c.note) + "</td></tr>";
+      }).join("") || "<tr><td class='muted'>" + T.none + "</td></tr>";
+    }).catch(function () {});
+  }
+  $("btn-callback").onclick = function () {
+    var at = $("callback-at").value;
+    if (!at || !st.customerId) return;
+    // the console works in Beijing time
+    api("POST", "/api/customers/" + st.customerId + "/callbacks", { at: at + ":00+08:00", note: $("callback-note").value })
+      .then(function () { kefu.toast(T.callbackSet); loadCallbacks(); }).catch(fail);
+  };
   $("refresh-waiting").onclick = loadWaiting;
   setInterval(loadWaiting, 5000);
 
@@ -267,4 +281,5 @@
 
   loadWaiting();
   loadMissed();
+  loadCallbacks();
 })();
