@@ -139,9 +139,10 @@ async def fan_out(base: str, clients: int, rate: float, seconds: float) -> dict[
                     break
                 now = time.time()
                 msg = json.loads(raw)
-                if msg.get("type") == "event" and msg["event"].get("type") == "bench":
-                    latencies.append(now - msg["event"]["sent"])
-                    received[i] += 1
+                for event in msg.get("events", ()):
+                    if event.get("type") == "bench":
+                        latencies.append(now - event["sent"])
+                        received[i] += 1
 
     tasks = [asyncio.create_task(board(i)) for i in range(clients)]
     await asyncio.wait_for(ready.wait(), 60)

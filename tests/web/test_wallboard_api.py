@@ -177,11 +177,14 @@ def test_websocket_sends_snapshot_then_state_events(
         assert (
             sup.post(f"/api/wallboard/agents/{aid}/actions/force_busy", json={}).status_code == 200
         )
+        states: list[dict] = []
         for _ in range(10):
             msg = ws.receive_json()
-            if msg["type"] == "event" and msg["event"]["type"] == "state":
+            if msg["type"] == "events":
+                states += [e for e in msg["events"] if e["type"] == "state"]
+            if states:
                 break
-        assert msg["event"]["agent_id"] == str(aid) and msg["event"]["state"] == "busy"
+        assert (states[0]["agent_id"], states[0]["state"]) == (str(aid), "busy")
 
 
 def test_page_renders(client_for) -> None:

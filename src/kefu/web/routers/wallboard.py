@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import time
 from typing import Annotated, Any, NoReturn
 
@@ -33,6 +34,21 @@ QueueViewer = Annotated[
 ]
 SNAPSHOT_TTL_S = 1.0  # one snapshot serves every board for this long
 SNAPSHOT_EVERY_S = 2.0  # each board gets a fresh snapshot this often
+MAX_BATCH = 256
+
+
+def _encoded(event: dict[str, Any]) -> str:
+    """The event as JSON, encoded once however many boards receive the same dict."""
+    text = _ENCODED.get(id(event))
+    if text is None or text[0] is not event:
+        text = (event, json.dumps(event, ensure_ascii=False, separators=(",", ":")))
+        if len(_ENCODED) > 4096:
+            _ENCODED.clear()
+        _ENCODED[id(event)] = text
+    return text[1]
+
+
+_ENCODED: dict[int, tuple[dict[str, Any], str]] = {}
 
 
 def _raise(exc: WallboardError) -> NoReturn:
@@ -195,7 +211,7 @@ def decide(
 
 @router.websocket("/ws/wallboard")
 async def wallboard_socket(websocket: WebSocket) -> None:
-    """Sends a snapshot, then every hub event as it happens and a snapshot every 2 s."""
+    """Sends a snapshot, then hub events as they happen (batched) and a snapshot every 2 s."""
     user = await ws_user(websocket, *BOARD_ROLES)
     if user is None:
         return
@@ -227,7 +243,12 @@ async def wallboard_socket(websocket: WebSocket) -> None:
                     await send_snapshot()
                     next_snapshot = time.monotonic() + SNAPSHOT_EVERY_S
                     continue
-                await websocket.send_json({"type": "event", "event": event})
+                # Whatever queued up meanwhile goes in the same frame: a busy board catches
+                # up in one send instead of falling further behind.
+                parts = [_encoded(event)]
+                while not queue.empty() and len(parts) < MAX_BATCH:
+                    parts.append(_encoded(queue.get_nowait()))
+                await websocket.send_text('{"type":"events","events":[' + ",".join(parts) + "]}")
     except (WebSocketDisconnect, RuntimeError):
         pass
     finally:
