@@ -31,9 +31,15 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "tests" / "qa_corpus" / "corpus.jsonl"
 BUILD = ROOT / "tests" / "qa_corpus" / "build.py"
-RULES_MD = ROOT.parent.parent / "shared" / "spec" / "QA-RULES.md"
-if not RULES_MD.exists():  # the main checkout sits at /work/main, worktrees at /work/wt/x
-    RULES_MD = Path("/work/shared/spec/QA-RULES.md")
+# ../shared next to the main checkout; a worktree (/work/wt/<name>) sits one level deeper.
+RULES_MD = (
+    next(
+        (p for p in (ROOT.parent / "shared", ROOT.parents[1] / "shared") if p.is_dir()),
+        ROOT.parent / "shared",
+    )
+    / "spec"
+    / "QA-RULES.md"
+)
 
 THRESHOLD = 0.95
 MIN_CASES = 3

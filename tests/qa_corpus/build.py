@@ -219,6 +219,8 @@ ORGS = [
 ]
 ORG = {o.key: o for o in ORGS}
 
+r2_000 = "对不起，我们公司每个人都有自己的职责，请您放心，我们会按公司的制度处理的，而您这个问题是属于我的职责范围内，请您交给我为您处理好吗？"
+
 HOLIDAY_WISH = {"new_year": "祝您新年愉快，", "festival": "祝您节日愉快，"}
 
 
@@ -341,19 +343,24 @@ def base(
     silence: float = 0.0,
     thank_wait: str | None = "感谢您的耐心等待。",
     answer: str | None = None,
-    middle: Sequence[tuple[str, str]] = (),
+    middle: Sequence[tuple[str, str] | tuple[str, str, float]] = (),
     thanks: str | None = "不客气，这是我们应该做的。",
     ask_more: str | None = "请问还有什么可以帮您？",
     closing: str | None = None,
     hangup: tuple[str, float] = ("customer", 1.5),
     before_hangup: str | None = None,
     profile: str = "default",
+    hangup_wait: float = 3.0,
+    only: Sequence[str] | None = None,
+    ivr: str | None = None,
 ) -> None:
     """A clean inbound call, changed by the keyword arguments; labels from `breach`/`drop`."""
     conv = Conv(cid, channel=channel, started_at=started_at, answer_at=answer_at, profile=profile)
     conv.agent_id = org.agent_id
     conv.agent_cps = agent_cps
     timed = channel == "voice"
+    if ivr:
+        conv.say("system", ivr)
     conv.a(greeting if greeting is not None else org.greeting)
     conv.c(org.request)
     mr = org.mr
@@ -395,8 +402,11 @@ def base(
     ans = answer if answer is not None else org.answer
     first = name() + (tw or "") + ans
     conv.a(first, gap=0.5 if holds and timed else 0.8)
-    for role, text in middle:
-        conv.say(role, text)
+    for turn in middle:
+        if turn[0] == "hold":  # ("hold", seconds): a hold inside the middle turns
+            conv.hold(float(turn[1]))
+            continue
+        conv.say(turn[0], turn[1], gap=turn[2] if len(turn) > 2 else 0.8)  # type: ignore[misc]
     while uses_left > 0:
         conv.a(name() + "还有一点提醒您，有任何问题可以随时联系我们。")
         conv.c("好。")
@@ -410,12 +420,14 @@ def base(
     close = closing if closing is not None else org.closing
     conv.a(close)
     if before_hangup:
-        conv.wait(3.0)
+        conv.wait(hangup_wait)
         conv.a(before_hangup)
     conv.hangup(*hangup)
     comply = [r for r in (BASE_IN if timed else BASE_CHAT) if r not in breach and r not in drop]
     if not timed:
         comply = [r for r in comply if r not in ("HOLD-ASK",)]
+    if only is not None:  # label just these rules (a profile changes the others)
+        comply = [r for r in comply if r in only]
     add(conv.done(list(breach), comply + list(extra_comply), note))
 
 
@@ -613,7 +625,9 @@ def build() -> list[dict[str, Any]]:
 
     # ---------------------------------------------------------------- NAME-ASK
     for i, (o, q) in enumerate([(hao, "你姓什么？"), (che, "您叫什么？"), (sj, "我问你贵姓？")]):
-        base(f"name-ask-b{i + 1}", o, ask_name=q, breach=["NAME-ASK"])
+        # these asks are also 忌语 (seed 000 我问你贵姓, 003 问你叫什么名字); which FORBID
+        # category takes them is the rulebook's choice, so FORBID-* is left unlabelled here
+        base(f"name-ask-b{i + 1}", o, ask_name=q, breach=["NAME-ASK"], drop=FORBID)
     for i, (o, q) in enumerate(
         [(yi, "请问怎么称呼您？"), (dx, "方便告诉我您的姓名吗？"), (ty, "请问先生贵姓？")]
     ):
@@ -1914,7 +1928,847 @@ def build() -> list[dict[str, Any]]:
             breach=["CLOSE-SURVEY"],
             drop=keep,
         )
+    heldout(base, outbound)
+    heldout2(base, outbound, special)
+    heldout3(base)
+    heldout4(base, outbound, declined)
     return CORPUS
+
+
+def heldout(base: Any, outbound: Any) -> None:
+    """A second batch, worded differently from the first, to catch rules fitted to batch one."""
+    hao, che, yi, dx, ty, ou, sj, ns = ORGS
+    f_breach: list[tuple[str, str, Org, str]] = [
+        (
+            "FORBID-SHIRK",
+            "您是说要退款？这不关我的事。",
+            hao,
+            "a quote marker does not excuse the agent's own shirking",
+        ),
+        ("FORBID-WORDS", "您的快递应该明天能到。", che, "应该 as a guess"),
+        ("FORBID-WORDS", "好像系统有点问题。", ou, ""),
+        ("FORBID-WORDS", "什么？", sj, "a bare 什么 (seed 002 常见禁用词)"),
+        ("FORBID-ADDRESS", "喂喂喂，听得到吗？", dx, ""),
+        ("FORBID-ARROGANT", "不行就是不行没有这项业务就是没有", ty, "ASR, no punctuation"),
+        ("FORBID-COMMAND", "你小声一点行不行", ns, "ASR, no punctuation"),
+        ("FORBID-QUESTION", "你听不见吗？", yi, "seed 002"),
+        ("FORBID-BLAME", "你不能慢点讲吗？", hao, "seed 003 责备语"),
+        ("FORBID-BLAME", "真烦人！", dx, "seed 003 埋怨语: 埋怨 is FORBID-BLAME in QA-RULES"),
+        ("FORBID-IMPATIENT", "好了，好了，不是正在给你查吗", sj, "seed 003 烦燥语"),
+        ("FORBID-SARCASM", "你富着呢您还在乎这点儿损失嘛", ou, "你/您 and 嘛 variants"),
+        (
+            "FORBID-AGREE-NEG",
+            "您说得对，我们公司确实很差劲。",
+            che,
+            "a variant of 没错，我们公司确实很差",
+        ),
+        ("FILLER", "然后就是说，这个这个，比如说您可以先登录。", yi, ""),
+    ]
+    for i, (rule, text, o, why) in enumerate(f_breach):
+        base(
+            f"h-{rule.lower()}-b{i + 1}",
+            o,
+            middle=[("customer", "那我现在该怎么办？"), ("agent", text)],
+            breach=[rule],
+            drop=[r for r in FORBID if r != rule] + SPECIAL,
+            note=why,
+        )
+    f_comply: list[tuple[str, list[tuple[str, str]], Org, str]] = [
+        (
+            "FORBID-SHIRK",
+            [
+                ("customer", "之前有人跟我说这不归我管。"),
+                ("agent", "您的意思是之前有工作人员跟您说“这不归我管”，对吗？非常抱歉。"),
+            ],
+            sj,
+            "quoted inside a restatement (您的意思是…，对吗)",
+        ),
+        (
+            "FORBID-SHIRK",
+            [
+                ("customer", "收费站的人说这事与我们无关。"),
+                ("agent", "您是说收费站的工作人员讲“这事与我们无关”，是这样吗？我马上帮您核实。"),
+            ],
+            ty,
+            "quoted inside a restatement (您是说…，是这样吗)",
+        ),
+        (
+            "FORBID-WORDS",
+            [("agent", "请问一下您具体遇到了什么问题呢？"), ("customer", "就是充值没到账。")],
+            ou,
+            "seed 003's standard question; 什么 is not a bare 什么",
+        ),
+        (
+            "FORBID-WORDS",
+            [
+                ("agent", "不知道您现在是否方便提供一下手机号？"),
+                ("customer", "可以，13912345678。"),
+                ("agent", "我帮您重复一下，您的手机号是13912345678，对吗？"),
+            ],
+            che,
+            "不知道…是否 is a polite question, not the forbidden answer 不知道",
+        ),
+        (
+            "FORBID-ADDRESS",
+            [
+                ("customer", "我妈吃饭不方便。"),
+                ("agent", "老人的喂养和助浴我们都可以安排护理员上门服务。"),
+            ],
+            yi,
+            "喂养 is not 喂",
+        ),
+        (
+            "FORBID-COMMAND",
+            [("agent", "麻烦您记一下，好吗？维修电话是10000。"), ("customer", "好，记下了。")],
+            dx,
+            "seed 002's standard request",
+        ),
+        (
+            "FORBID-QUESTION",
+            [("agent", "赵先生，请问您清晰了吗？"), ("customer", "清楚了。")],
+            ty,
+            "seed 004's standard check",
+        ),
+        (
+            "FILLER",
+            [("agent", "也就是说，您需要先登录再充值，对吗？"), ("customer", "对。")],
+            ou,
+            "也就是说 in a restatement is not the filler 就是说",
+        ),
+    ]
+    for i, (rule, mid, o, why) in enumerate(f_comply):
+        base(f"h-trap-{rule.lower()}-c{i + 1}", o, middle=mid, note=why, drop=SPECIAL)
+
+    # opening and holidays
+    base(
+        "h-open-holiday-b1",
+        dx,
+        started_at="2026-05-01T10:00:00+08:00",
+        greeting="新年好，中国电信10000号，请问有什么可以帮到您？",
+        closing="感谢您的来电，祝您节日愉快，再见！",
+        breach=["OPEN-HOLIDAY"],
+        note="May Day takes 节日好, not 新年好",
+    )
+    base(
+        "h-open-holiday-b2",
+        sj,
+        started_at="2026-09-25T10:00:00+08:00",
+        closing="感谢您的来电，祝您节日愉快，再见！",
+        breach=["OPEN-HOLIDAY"],
+        note="Mid-Autumn",
+    )
+    base(
+        "h-open-holiday-c1",
+        che,
+        started_at="2026-06-19T10:00:00+08:00",
+        greeting="节日好，车云网络，很高兴为您服务，请问有什么可以帮您？",
+        closing="感谢您的来电，祝您节日愉快，再见！",
+        note="Dragon Boat",
+    )
+    base(
+        "h-open-holiday-c2",
+        hao,
+        started_at="2026-04-05T10:00:00+08:00",
+        note="Qingming is a day off but takes no festive greeting",
+    )
+    base(
+        "h-open-holiday-c3",
+        ns,
+        started_at="2026-02-20T10:00:00+08:00",
+        greeting="新年好！四川楠山农林科技客服部，很高兴为您服务！请问有什么可以帮您？",
+        closing="感谢您的来电，祝您新年愉快，再见！",
+        note="inside the Spring Festival break",
+    )
+    base(
+        "h-open-greeting-c1",
+        ou,
+        profile="oufei",
+        greeting="您好，欧飞，很高兴为您服务！",
+        only=["OPEN-GREETING"],
+        note="seed 003's own opening: naming the org and 很高兴为您服务",
+    )
+    base(
+        "h-open-greeting-c2",
+        ty,
+        profile="taiyuan-expressway",
+        greeting="您好，太原高速。",
+        only=["OPEN-GREETING"],
+        note="seed 004 writes the greeting as 您好，太原高速",
+    )
+    base("h-open-greeting-b1", sj, greeting="您好，请讲。", breach=["OPEN-GREETING"])
+    base(
+        "h-open-greeting-b2", che, greeting="你好，什么事？", breach=["OPEN-GREETING"], drop=FORBID
+    )
+    for i, (t, b) in enumerate([(2.0, True), (20.0, False), (35.0, True), (8.0, False)]):
+        base(
+            f"h-answer-speed-{'b' if b else 'c'}{i + 1}",
+            ty,
+            profile="taiyuan-expressway",
+            answer_at=t,
+            breach=["OPEN-ANSWER-SPEED"] if b else [],
+            only=["OPEN-ANSWER-SPEED"],
+            note="seed 004: answer between the 2nd and the 6th ring",
+        )
+
+    # names, numbers, replies
+    base("h-name-ask-b1", yi, ask_name="您叫什么名字？", breach=["NAME-ASK"], drop=FORBID)
+    base("h-name-use-c1", yi, name_uses=2, note="陈女士 twice")
+    base(
+        "h-readback-b1",
+        hao,
+        readback="我帮您重复一下，您的订单号是202611150837，对吗？",
+        breach=["CONFIRM-READBACK"],
+        note="read back wrongly (…873 as …837): the customer's number was not read back",
+    )
+    base("h-readback-c1", che, number_said="139 1234 5678", note="the customer groups the digits")
+    base("h-thanks-b1", ou, thanks="没事。", breach=["THANKS-REPLY"])
+    base("h-thanks-c1", dx, thanks="不用谢，这是我应该做的。")
+    base(
+        "h-suggestion-b1",
+        sj,
+        middle=[("customer", "你们应该在App里加个查询账单的功能。"), ("agent", "好的。")],
+        breach=["SUGGESTION-THANKS"],
+        drop=FORBID,
+        note="a suggestion without the word 建议",
+    )
+    base(
+        "h-suggestion-c1",
+        ou,
+        middle=[
+            ("customer", "我建议你们充值到账后发个短信。"),
+            ("agent", "您好，感谢您宝贵的建议，我们定会竭尽全力做到最好的。"),
+        ],
+    )
+    base(
+        "h-agent-id-c1",
+        sj,
+        middle=[
+            ("customer", "你叫什么名字？"),
+            ("agent", "我的工号是0931，工号就是我的身份代表，您记下工号就可以找到我。"),
+        ],
+        note="seed 003: the agent may give the ID instead of the name",
+    )
+    base("h-agent-id-c2", che, middle=[("customer", "你是几号？"), ("agent", "我是2051号。")])
+    base(
+        "h-mistake-c1",
+        ou,
+        middle=[
+            ("agent", "另外提醒您，退款三天内到账。"),
+            ("customer", "好的。"),
+            ("agent", "不好意思，我刚才说错了，退款是七天内到账。"),
+        ],
+    )
+    base(
+        "h-cannot-answer-c1",
+        ns,
+        middle=[
+            ("customer", "这批苗木能不能开增值税专用发票？"),
+            ("agent", "杨女士，这个问题我需要咨询一下财务同事，稍后给您回复，请问您的联系电话是？"),
+            ("customer", "13808012345。"),
+            ("agent", "我帮您重复一下，您的电话是13808012345，我们会尽快给您答复。"),
+        ],
+    )
+
+    # timing
+    base(
+        "h-interrupt-b1",
+        yi,
+        interrupt=1.0,
+        breach=["LISTEN-INTERRUPT"],
+        note="exactly 1.0 s counts",
+    )
+    base("h-interrupt-c1", dx, interrupt=0.5)
+    base("h-hold-thank-b1", ns, hold=[8.0], thank_wait="", breach=["HOLD-THANK"], note="8 s > 7 s")
+    base("h-hold-thank-c1", che, hold=[8.0], thank_wait="不好意思，让您久等了。")
+    base("h-hold-checkin-b1", sj, hold=[61.0], breach=["HOLD-CHECKIN"])
+    base(
+        "h-dead-air-b1",
+        ty,
+        middle=[("agent", "赵先生，您是从哪个收费站上的高速？"), ("customer", "阳泉东。", 11.5)],
+        breach=["DEAD-AIR"],
+        drop=["HOLD-THANK"],
+        note="11.5 s with nobody talking, outside a hold",
+    )
+    base(
+        "h-hangup-b1",
+        dx,
+        before_hangup="对不起，我挂线了。",
+        hangup=("agent", 2.0),
+        breach=["CLOSE-HANGUP-ORDER"],
+        note="对不起，我挂线了 but only 2 s of the 5 s wait",
+    )
+    outbound(
+        "h-close-thanks-outbound-b1",
+        ns,
+        "杨女士您好，这里是四川楠山农林科技客服部，请问您现在是否方便？",
+        ["CLOSE-THANKS"],
+        close="感谢您的来电，再见！",
+        note="an outbound call closes with 打扰您了，感谢您的支持",
+    )
+    outbound(
+        "h-outbound-c1",
+        ty,
+        "赵先生您好，这里是太原高速运营指挥中心，关于您反映的收费问题给您回个电话，请问您现在是否方便？",
+        [],
+    )
+
+
+def heldout2(base: Any, outbound: Any, special: Any) -> None:
+    """A third batch, written after the engine passed batches one and two: other seeds'
+    wording for the procedures, and more traps for the forbidden-phrase rules."""
+    hao, che, yi, dx, ty, ou, sj, ns = ORGS
+    # procedures in the other seeds' words
+    special(
+        "h2-silent-c1",
+        ty,
+        [
+            ("agent", "您好，太原高速，请问有什么可以帮您？", 0),
+            ("agent", "您好，请问有什么可以帮您？", 4.0),
+            ("agent", "对不起，我听不到您的声音，您换一部电话打来好吗？我现在挂机。", 4.0),
+        ],
+        [],
+        ["SIL-PROCEDURE", *FORBID],
+        note="seed 004 wording",
+    )
+    special(
+        "h2-noise-c1",
+        ou,
+        [
+            ("agent", ou.greeting, 0),
+            ("customer", "我……充……没……", 0.8),
+            ("agent", "很抱歉，您的声音时续时断，请您再重复一下。", 0.8),
+            ("customer", "……到账……", 2.0),
+            (
+                "agent",
+                "很抱歉，可能电话信号不是很好，我确实无法听清您讲话的内容，请您稍后再次致电，好吗？感谢您的支持，再见！",
+                2.0,
+            ),
+        ],
+        [],
+        ["NOISE-PROCEDURE", *FORBID],
+        note="seed 003 wording",
+    )
+    special(
+        "h2-noise-b1",
+        dx,
+        [
+            ("agent", dx.greeting, 0),
+            ("customer", "……宽带……", 0.8),
+            ("agent", "听不见，再讲一次！", 0.8),
+            ("customer", "……", 2.0),
+        ],
+        ["NOISE-PROCEDURE"],
+        [],
+        hang=("agent", 1.0),
+        note="seed 000 忌语 听不见,再讲一次; then hung up",
+    )
+    special(
+        "h2-abuse-c1",
+        ty,
+        [
+            ("agent", ty.greeting, 0),
+            ("customer", "你们收费站的都是王八蛋！", 0.8),
+            ("agent", "先生，请您运用文明语言，否则很愧疚，我们将结束这次通话。", 0.8),
+            ("customer", "王八蛋！", 0.8),
+            ("agent", "先生，请您运用文明语言，否则很愧疚，我们将结束这次通话。", 0.8),
+            ("customer", "就骂你了，王八蛋！", 0.8),
+            ("agent", "很愧疚，我们将结束这次通话，再见。", 0.8),
+        ],
+        [],
+        ["ABUSE-PROCEDURE", *FORBID],
+        note="seed 004 wording (运用, 愧疚 as that scrape writes them)",
+    )
+    special(
+        "h2-abuse-b1",
+        hao,
+        [
+            ("agent", hao.greeting, 0),
+            ("customer", "你们这破公司，傻逼！", 0.8),
+            ("agent", "先生，请您使用文明语言，否则很抱歉，我们将结束这次通话。", 0.8),
+            ("customer", "傻逼！", 0.8),
+            ("agent", "你再骂我就挂了！", 0.8),
+        ],
+        ["ABUSE-PROCEDURE"],
+        [],
+        hang=("agent", 1.0),
+        note="one proper warning, then a threat instead of the second warning",
+    )
+    special(
+        "h2-supervisor-c1",
+        hao,
+        [
+            ("agent", hao.greeting, 0),
+            ("customer", "我要找你们领导亲自处理！", 0.8),
+            ("agent", r2_000, 0.8),
+            ("customer", "那好吧，我的轮胎一个礼拜还没发货。", 0.8),
+            ("agent", "您是咨询有关轮胎订单发货时间的问题，是吗？我马上为您查询。", 0.8),
+        ],
+        [],
+        ["SUPERVISOR-RETAIN", *FORBID],
+        hang=("customer", 1.5),
+        note="seed 000 (18): one attempt that keeps the case",
+    )
+    special(
+        "h2-supervisor-b1",
+        sj,
+        [
+            ("agent", sj.greeting, 0),
+            ("customer", "我要找你们主管！", 0.8),
+            ("agent", "主管不在。", 0.8),
+            ("customer", "那我就找你们经理！", 0.8),
+            ("agent", "好的，给您转过去。", 0.8),
+        ],
+        ["SUPERVISOR-RETAIN"],
+        [],
+        hang=None,
+        note="no attempt to keep the case",
+    )
+    CORPUS[-1]["events"].append(
+        {"t": CORPUS[-1]["utterances"][-1]["end"] + 0.5, "type": "transfer"}
+    )
+    special(
+        "h2-dialect-c1",
+        dx,
+        [
+            ("agent", dx.greeting, 0),
+            ("customer", "阿拉屋里厢宽带老是断脱，侬帮我看看伐。", 0.8),
+            ("agent", "对不起，请您讲普通话，好吗？谢谢！", 0.8),
+            ("customer", "阿拉普通话讲勿来。", 0.8),
+            ("agent", "对不起，请您找一个可以讲普通话的人来，好吗？谢谢！", 0.8),
+            ("customer", "你好，我儿子，我家宽带老是断线。", 5.0),
+            ("agent", "您的意思是家里的宽带经常断线，是这样吗？", 0.8),
+        ],
+        [],
+        ["DIALECT-PROCEDURE", *FORBID],
+        hang=("customer", 1.5),
+        note="Shanghainese",
+    )
+    special(
+        "h2-dialect-b1",
+        che,
+        [
+            ("agent", che.greeting, 0),
+            ("customer", "我想问下你哋啲批发价点计㗎？", 0.8),
+            ("agent", "你说的什么呀，听不懂。", 0.8),
+        ],
+        ["DIALECT-PROCEDURE"],
+        [],
+        hang=("agent", 1.0),
+    )
+    special(
+        "h2-wrong-number-c1",
+        sj,
+        [
+            ("agent", sj.greeting, 0),
+            ("customer", "喂，是张老师吗？", 0.8),
+            ("agent", "您好，这里是盛京银行。请您查证后再拨。", 0.8),
+        ],
+        [],
+        ["WRONG-NUMBER", *FORBID],
+        hang=("customer", 1.5),
+    )
+    special(
+        "h2-wrong-number-b1",
+        ns,
+        [
+            ("agent", ns.greeting, 0),
+            ("customer", "请问是王师傅家吗？", 0.8),
+            ("agent", "打错了吧你。", 0.8),
+        ],
+        ["WRONG-NUMBER"],
+        [],
+        hang=("customer", 1.5),
+    )
+
+    # situations inside ordinary calls
+    q = ("customer", "你们的轮胎能走高速吗？质保怎么算？")
+    base(
+        "h2-cannot-answer-b1",
+        hao,
+        middle=[q, ("agent", "这个没法查，您自己去问问吧。")],
+        breach=["CANNOT-ANSWER"],
+        drop=FORBID,
+    )
+    base(
+        "h2-complaint-c1",
+        dx,
+        middle=[
+            ("customer", "你们装宽带的师傅上门迟到两个小时，我要投诉！"),
+            (
+                "agent",
+                "对不起，刘先生，给您带来了麻烦，非常抱歉。您反映的问题是装机师傅迟到，是这样吗？",
+            ),
+            ("customer", "对。"),
+            (
+                "agent",
+                "对不起，本公司对这方面有明确的处罚规定，我们核实后会在24小时内把处理结果反馈给您，好吗？",
+            ),
+        ],
+        note="seed 002 wording",
+    )
+    base(
+        "h2-complaint-b1",
+        sj,
+        middle=[
+            ("customer", "你们客服电话半天打不通，我要投诉！"),
+            ("agent", "对不起，周先生，非常抱歉。您反映的问题是热线难接通，是这样吗？"),
+            ("customer", "是的。"),
+            ("agent", "好的，我们会处理的。"),
+        ],
+        breach=["COMPLAINT-HANDLING"],
+        drop=FORBID,
+        note="no reply time",
+    )
+    base("h2-thanks-c1", ty, thanks="不客气，能为您服务我感到很荣幸。")
+    base("h2-thanks-b1", che, thanks="嗯嗯。", breach=["THANKS-REPLY"], drop=FORBID)
+    base(
+        "h2-agent-id-b1",
+        dx,
+        middle=[("customer", "你工号是多少？"), ("agent", "我们不能随便透露工号。")],
+        breach=["AGENT-ID"],
+        drop=FORBID,
+    )
+    base(
+        "h2-mistake-b1",
+        ty,
+        middle=[
+            ("agent", "另外提醒您，ETC退费五天内到账。"),
+            ("customer", "好的。"),
+            ("agent", "更正一下，是七天内到账。"),
+        ],
+        breach=["MISTAKE-CORRECT"],
+        drop=FORBID,
+        note="corrected without an apology",
+    )
+    base("h2-hold-ask-b1", ou, hold_ask="你先等会儿。", breach=["HOLD-ASK"], drop=FORBID)
+    base("h2-hold-ask-c1", ns, hold_ask="请您稍等，我帮您查一下，好吗？")
+    base("h2-ask-more-c1", ou, ask_more="请问还有其它可以帮您的吗？")
+    base(
+        "h2-ask-more-b1",
+        sj,
+        ask_more=None,
+        thanks="不客气，那就先这样。",
+        breach=["CLOSE-ASK-MORE"],
+    )
+    outbound(
+        "h2-outbound-b1",
+        che,
+        "张先生您好，这里是车云网络，今天有一款轮胎全网最低价，您需要的话可以马上开通账号进去抢购。",
+        ["OPEN-OUTBOUND"],
+        note="seed 000's own sales script, but no 请问您现在是否方便",
+    )
+
+    # forbidden language: more traps and variants
+    f_breach: list[tuple[str, str, Org, str]] = [
+        (
+            "FORBID-WORDS",
+            "根据规定，这种情况是不可能退款的。",
+            ou,
+            "不可能 in a policy statement is still the forbidden word",
+        ),
+        ("FORBID-QUESTION", "您问我我问谁啊", dx, "您 variant, ASR"),
+        ("FORBID-QUESTION", "刚才不是跟你说了嘛", hao, "嘛 variant"),
+        ("FORBID-SHIRK", "那不是我的工作，您自己去问问吧。", sj, "seed 003 推卸语"),
+        ("FORBID-IMPATIENT", "你不放心，等会儿再打过来就是了。", che, "seed 003 烦燥语"),
+        ("FORBID-ARROGANT", "有什么了不起！", yi, "seed 000"),
+    ]
+    for i, (rule, text, o, why) in enumerate(f_breach):
+        base(
+            f"h2-{rule.lower()}-b{i + 1}",
+            o,
+            middle=[("customer", "我等了好几天了。"), ("agent", text)],
+            breach=[rule],
+            drop=[r for r in FORBID if r != rule] + SPECIAL,
+            note=why,
+        )
+    f_comply: list[tuple[str, list[tuple[str, str]], Org, str]] = [
+        (
+            "FORBID-ARROGANT",
+            [
+                ("customer", "上次打电话有人跟我说随便你找哪个。"),
+                ("agent", "您说的“随便你找哪个”是我们哪位同事说的呢？我记录下来向上反馈。"),
+            ],
+            dx,
+            "the agent quotes the customer (您说的“…”)",
+        ),
+        (
+            "FORBID-WORDS",
+            [
+                ("customer", "ETC怎么用？"),
+                ("agent", "ETC就好像一张自动缴费的卡，过收费站不用停车。"),
+            ],
+            ty,
+            "好像 as 'just like' (an analogy), not the hedge 好像",
+        ),
+    ]
+    for i, (rule, mid, o, why) in enumerate(f_comply):
+        base(f"h2-trap-{rule.lower()}-c{i + 1}", o, middle=mid, note=why, drop=SPECIAL)
+    base(
+        "h2-trap-forbid-words-c3",
+        che,
+        thanks="不客气这是我们应该做的",
+        ask_more="请问还有什么可以帮您",
+        note="ASR without punctuation",
+    )
+
+
+def heldout3(base: Any) -> None:
+    """A fourth batch: IVR prompts, chats, several holds, who talks over whom, two numbers."""
+    hao, che, _yi, dx, ty, ou, sj, _ns = ORGS
+    ivr = "您好，欢迎致电欧飞客服热线，人工服务请按0，如不咨询，请挂机。"
+    base(
+        "h3-ivr-c1",
+        ou,
+        answer_at=1.0,
+        ivr=ivr,
+        note="the IVR (role system) answers first; the agent's first utterance is the greeting, and the IVR's 请挂机 is not the agent's",
+    )
+    base(
+        "h3-ivr-b1",
+        ou,
+        answer_at=1.0,
+        ivr=ivr,
+        greeting="说吧。",
+        breach=["OPEN-GREETING"],
+        drop=FORBID,
+        note="after the IVR, the agent still has to greet",
+    )
+    base(
+        "h3-chat-greeting-c1",
+        ou,
+        channel="chat",
+        started_at=None,
+        greeting="您好！这里是欧飞，很高兴为您服务，有什么可以帮到您？",
+        note="seed 003's chat opening",
+    )
+    base(
+        "h3-chat-greeting-b1",
+        sj,
+        channel="chat",
+        started_at=None,
+        greeting="在的，说吧。",
+        breach=["OPEN-GREETING"],
+        drop=FORBID,
+    )
+    base(
+        "h3-chat-arrogant-b1",
+        che,
+        channel="chat",
+        started_at=None,
+        middle=[("customer", "怎么还没好？"), ("agent", "你有完没完？")],
+        breach=["FORBID-ARROGANT"],
+        drop=[r for r in FORBID if r != "FORBID-ARROGANT"] + SPECIAL,
+    )
+    base(
+        "h3-chat-agent-id-c1",
+        ou,
+        channel="chat",
+        started_at=None,
+        middle=[("customer", "客服你好，你的工号是多少"), ("agent", "我的工号是5120。")],
+    )
+    base(
+        "h3-chat-suggestion-c1",
+        sj,
+        channel="chat",
+        started_at=None,
+        middle=[
+            ("customer", "建议你们网银加个夜间模式。"),
+            ("agent", "您好，感谢您宝贵的建议，我们定会竭尽全力做到最好的。"),
+        ],
+    )
+    base(
+        "h3-holds-c1",
+        dx,
+        middle=[
+            ("customer", "另外帮我查一下这个月的话费。"),
+            ("agent", "好的，请您稍等片刻好吗？"),
+            ("customer", "好。"),
+            ("hold", "25"),
+            ("agent", "感谢您的耐心等待，您本月话费是八十六元。", 0.5),
+        ],
+        note="a second hold, asked and thanked",
+    )
+    base(
+        "h3-holds-b1",
+        dx,
+        middle=[
+            ("customer", "另外帮我查一下这个月的话费。"),
+            ("agent", "好的，请您稍等片刻好吗？"),
+            ("customer", "好。"),
+            ("hold", "25"),
+            ("agent", "您本月话费是八十六元。", 0.5),
+        ],
+        breach=["HOLD-THANK"],
+        note="the second hold is not thanked",
+    )
+    base(
+        "h3-holds-b2",
+        sj,
+        middle=[
+            ("customer", "顺便查一下我的积分。"),
+            ("hold", "25"),
+            ("agent", "感谢您的耐心等待，您现在有三千积分。", 0.5),
+        ],
+        breach=["HOLD-ASK"],
+        note="put on hold without asking",
+    )
+    base(
+        "h3-customer-talks-over-c1",
+        hao,
+        middle=[
+            ("agent", "另外提醒您，收货时请当面检查轮胎外观，如有问题请拒收并联系我们。"),
+            ("customer", "好好好，我知道了，我知道了。", 0.0),
+        ],
+        note="the customer talks over the agent: not the agent's 抢话",
+    )
+    CORPUS[-1]["utterances"] = _overlap_customer(
+        CORPUS[-1]["utterances"], "好好好，我知道了，我知道了。", 2.5
+    )
+    base(
+        "h3-readback-b1",
+        che,
+        middle=[
+            ("customer", "还有，我的收货手机号是13712345678。"),
+            ("agent", "好的，已经为您记下了。"),
+        ],
+        breach=["CONFIRM-READBACK"],
+        note="the second number (the phone) is not read back",
+    )
+    base(
+        "h3-readback-c1",
+        ou,
+        middle=[("customer", "验证码是52013。"), ("agent", "好的，验证通过了。")],
+        note="5 digits: under the 6-digit threshold, no read-back needed",
+    )
+    base(
+        "h3-hangup-system-c1",
+        ty,
+        hangup=("system", 1.5),
+        note="the line dropped (hangup by system): not the agent hanging up first",
+    )
+    base("h3-answer-speed-c1", hao, answer_at=15.0, note="exactly 15 s is within 3 rings")
+    base(
+        "h3-trap-forbid-words-c1",
+        sj,
+        middle=[
+            ("customer", "我不知道网银密码了。"),
+            ("agent", "您刚才说您不知道网银密码了，对吗？我帮您办理重置。"),
+        ],
+        note="the agent restates the customer's 不知道",
+        drop=SPECIAL,
+    )
+
+
+def _overlap_customer(
+    utts: list[dict[str, Any]], text: str, seconds: float
+) -> list[dict[str, Any]]:
+    """Move the customer's utterance `text` to start `seconds` before the agent's turn ends."""
+    out = [dict(u) for u in utts]
+    for i, u in enumerate(out):
+        if u["text"] == text and i:
+            prev = out[i - 1]
+            shift = u["start"] - (prev["end"] - seconds)
+            for v in out[i:]:
+                v["start"] = round(v["start"] - shift, 2)
+                v["end"] = round(v["end"] - shift, 2)
+            break
+    return out
+
+
+def heldout4(base: Any, outbound: Any, declined: Any) -> None:
+    """A fifth batch: the rules batch one covered with a single wording."""
+    hao, che, yi, dx, ty, ou, sj, ns = ORGS
+    outbound(
+        "h4-outbound-c1",
+        ty,
+        "您好，我是太原高速运营指挥中心的客服，请问是赵先生吗？请问您现在方便接听电话吗？",
+        [],
+        note="seed 004's order: who is calling, the customer's name, then whether it is convenient",
+    )
+    outbound(
+        "h4-outbound-b1",
+        ty,
+        "赵先生您好，我是太原高速的，跟您说一下您反映的收费问题。",
+        ["OPEN-OUTBOUND"],
+        note="no 请问您现在是否方便",
+    )
+    declined("h4-name-noreask-b1", dx, "先生，方便告诉我您的姓名吗？", ["NAME-NO-REASK"])
+    base(
+        "h4-survey-b1",
+        ou,
+        profile="oufei",
+        started_at="2026-10-01T10:00:00+08:00",
+        greeting="节日好，欧飞，很高兴为您服务！请问有什么可以帮您？",
+        closing="感谢您的来电，祝您节日愉快，再见！",
+        breach=["CLOSE-SURVEY"],
+        only=["CLOSE-SURVEY"],
+        note="the holiday wish, but no invitation to rate the service",
+    )
+    base(
+        "h4-mistake-b1",
+        hao,
+        middle=[
+            ("agent", "另外提醒您，退货需要在收货后十五天内申请。"),
+            ("customer", "你刚才不是说十五天吗？怎么别人说是七天？"),
+            ("agent", "是七天，你听错了。"),
+        ],
+        breach=["MISTAKE-CORRECT"],
+        drop=FORBID,
+        note="the agent's own misstatement, blamed on the customer",
+    )
+    base(
+        "h4-agent-id-b1",
+        sj,
+        middle=[("customer", "你的工号告诉我一下。"), ("agent", "您放心，我们都会认真处理的。")],
+        breach=["AGENT-ID"],
+        drop=FORBID,
+        note="evades the question",
+    )
+    base("h4-thanks-c1", ns, thanks="不用客气，应该的。")
+    base(
+        "h4-suggestion-b1",
+        yi,
+        middle=[("customer", "希望你们能多安排几个护理员。"), ("agent", "这个我们没办法决定。")],
+        breach=["SUGGESTION-THANKS"],
+        drop=FORBID,
+    )
+    base(
+        "h4-cannot-answer-c1",
+        ty,
+        middle=[
+            ("customer", "明天早上太旧高速会不会封路？"),
+            ("agent", "赵先生，这个问题我暂时无法确定，核实后给您回电，请问您的电话是？"),
+            ("customer", "13935112345。"),
+            ("agent", "我帮您重复一下，您的电话是13935112345，我们核实后尽快联系您。"),
+        ],
+    )
+    base("h4-hold-ask-c1", sj, hold_ask="需要帮您查询一下，请您稍等好吗？")
+    f_breach: list[tuple[str, str, Org, str]] = [
+        ("FORBID-COMMAND", "你快点讲啦", che, "seed 000 忌语"),
+        ("FORBID-BLAME", "急什么？", ou, "seed 003 教训语: 教训 is FORBID-BLAME in QA-RULES"),
+    ]
+    for i, (rule, text, o, why) in enumerate(f_breach):
+        base(
+            f"h4-{rule.lower()}-b{i + 1}",
+            o,
+            middle=[("customer", "你们到底能不能办？"), ("agent", text)],
+            breach=[rule],
+            drop=[r for r in FORBID if r != rule] + SPECIAL,
+            note=why,
+        )
+    base(
+        "h4-trap-forbid-shirk-c1",
+        ty,
+        middle=[
+            ("customer", "我的车在市区被剐了，你们管吗？"),
+            (
+                "agent",
+                "很抱歉，这个问题不属于高速路政的范围，您可以拨打122向交警报案，我把号码再重复一遍：122。",
+            ),
+        ],
+        drop=SPECIAL,
+        note="seed 004: refer to the right department and give its number; not 推诿",
+    )
 
 
 def main() -> int:

@@ -71,7 +71,9 @@ def items(files: Iterable[Path]) -> Iterator[Item]:
             try:
                 value = json.loads(path.read_text(encoding="utf-8"))
             except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-                yield Item(f"{path}:{getattr(exc, 'lineno', 1)}", None, _Bad(f"invalid JSON: {exc}"))
+                yield Item(
+                    f"{path}:{getattr(exc, 'lineno', 1)}", None, _Bad(f"invalid JSON: {exc}")
+                )
                 continue
             records = value if isinstance(value, list) else [value]
             for i, rec in enumerate(records):
@@ -106,7 +108,9 @@ class Checker:
         name = name if isinstance(name, str) and name else "default"
         if name not in self.engines:
             if name not in profile_names():
-                raise RecordError("profile", f"unknown profile {json.dumps(name, ensure_ascii=False)}")
+                raise RecordError(
+                    "profile", f"unknown profile {json.dumps(name, ensure_ascii=False)}"
+                )
             self.engines[name] = Engine.load(name)
         return self.engines[name]
 
@@ -120,7 +124,9 @@ class Checker:
                 problem = f"invalid JSON: {exc.msg} (column {exc.colno})"
                 return Outcome(item.where, {"id": None, "error": problem}, None, problem, ())
         if isinstance(record, _Bad):
-            return Outcome(item.where, {"id": None, "error": record.problem}, None, record.problem, ())
+            return Outcome(
+                item.where, {"id": None, "error": record.problem}, None, record.problem, ()
+            )
         try:
             result = self.engine_for(record).check_strict(record)
         except RecordError as exc:
@@ -152,7 +158,10 @@ def run(
 ) -> Iterator[Outcome]:
     """Outcomes of all items, in input order, on `jobs` processes."""
     if jobs <= 1:
-        checker = Checker(engine if engine is not None else (Engine.load(source) if source else None), keep_records)
+        checker = Checker(
+            engine if engine is not None else (Engine.load(source) if source else None),
+            keep_records,
+        )
         yield from map(checker, its)
         return
     ctx = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")

@@ -10,7 +10,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Annotated, Any
 
 import typer
 import yaml
@@ -70,13 +70,21 @@ def _progress(outcomes: Iterator[Outcome], total: int | None) -> Iterator[Outcom
 
 
 def qa(
-    paths: list[str] = typer.Argument(..., help="Conversation files (.jsonl, .json), directories or globs."),
-    fmt: Format = typer.Option(Format.jsonl, "--format", "-f", help="Output format."),
-    profile: str | None = typer.Option(None, "--profile", "-p", help="Profile name (default: each record's)."),
-    rules: Path | None = typer.Option(None, "--rules", help="A rulebook YAML file."),
-    jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Worker processes."),
-    output: Path | None = typer.Option(None, "--output", "-o", help="Write here instead of stdout."),
-    store: bool = typer.Option(False, "--store", help="Also store the results in the database."),
+    paths: Annotated[
+        list[str], typer.Argument(help="Conversation files (.jsonl, .json), directories or globs.")
+    ],
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.jsonl,
+    profile: Annotated[
+        str | None, typer.Option("--profile", "-p", help="Profile name (default: each record's).")
+    ] = None,
+    rules: Annotated[Path | None, typer.Option("--rules", help="A rulebook YAML file.")] = None,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Worker processes.")] = 1,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
+    ] = None,
+    store: Annotated[
+        bool, typer.Option("--store", help="Also store the results in the database.")
+    ] = False,
 ) -> None:
     """Check conversations against the rulebook (质检) and print one result per conversation."""
     try:
@@ -157,20 +165,24 @@ class _sink:
 
 
 @rules_app.command("check")
-def rules_check(file: Path = typer.Argument(..., help="A rulebook or profile YAML file.")) -> None:
+def rules_check(
+    file: Annotated[Path, typer.Argument(help="A rulebook or profile YAML file.")],
+) -> None:
     """Validate a rulebook: exit 0 when it is good, 2 with `file:line: problem` lines."""
     try:
         rb = load_rulebook(file)
     except RulebookError as exc:
         raise _die(exc.problems) from None
-    typer.echo(f"{file}: ok, version {rb.version}, {len(rb.rules)} rules, {len(rb.phrases)} phrases")
+    typer.echo(
+        f"{file}: ok, version {rb.version}, {len(rb.rules)} rules, {len(rb.phrases)} phrases"
+    )
 
 
 @rules_app.command("show")
 def rules_show(
-    rule_id: str = typer.Argument(..., help="A rule ID, e.g. OPEN-GREETING."),
-    profile: str = typer.Option("default", "--profile", "-p"),
-    rules: Path | None = typer.Option(None, "--rules"),
+    rule_id: Annotated[str, typer.Argument(help="A rule ID, e.g. OPEN-GREETING.")],
+    profile: Annotated[str, typer.Option("--profile", "-p")] = "default",
+    rules: Annotated[Path | None, typer.Option("--rules")] = None,
 ) -> None:
     """Show a rule: its definition, phrases, and a breaching and a complying example."""
     try:
@@ -217,8 +229,8 @@ def _groups(value: Any) -> Iterator[str]:
 
 @import_app.command("stc3")
 def import_stc3(
-    file: Path = typer.Argument(..., help="An STC-3 JSON file (e.g. train_data_cn.json)."),
-    output: Path | None = typer.Option(None, "--output", "-o"),
+    file: Annotated[Path, typer.Argument(help="An STC-3 JSON file (e.g. train_data_cn.json).")],
+    output: Annotated[Path | None, typer.Option("--output", "-o")] = None,
 ) -> None:
     """Convert STC-3 dialogues to conversation JSON Lines (chat; helpdesk → agent)."""
     from kefu.qa.stc3 import read

@@ -9,10 +9,18 @@ from __future__ import annotations
 import datetime as dt
 from bisect import bisect_right
 from collections.abc import Callable
+from itertools import accumulate
+from operator import itemgetter
 from typing import Any
 
 from kefu.core.calendar import Greeting, HolidayCalendar
-from kefu.qa.text import SEP, TABLE
+from kefu.qa.text import SEP, normalize
+
+_ROLE = itemgetter("role")
+_TEXT = itemgetter("text")
+_START = itemgetter("start")
+_END = itemgetter("end")
+_PLUS_ONE = (1).__add__  # a C-level callable, so the offsets are summed without Python code
 
 _BEIJING = dt.timezone(dt.timedelta(hours=8))
 
@@ -23,6 +31,19 @@ Hit = tuple[float, int, int, int, float, bool]
 
 #: Matches as (phrase id, start, end) over the concatenated normalised text.
 Matcher = Callable[[str], list[tuple[int, int, int]]]
+
+
+_GREETINGS: dict[tuple[int, dt.date], Greeting | None] = {}
+
+
+def _greeting(cal: HolidayCalendar, day: dt.date) -> Greeting | None:
+    # The calendar answer for a day never changes for a given calendar: cache it.
+    key = (id(cal), day)
+    if key not in _GREETINGS:
+        if len(_GREETINGS) > 100_000:
+            _GREETINGS.clear()
+        _GREETINGS[key] = cal.greeting(day)
+    return _GREETINGS[key]
 
 
 class Timeline:
@@ -120,11 +141,11 @@ class Context:
         self.direction: str = record.get("direction") or "inbound"
         self.started_at: str | None = record.get("started_at")
         self.n = n = len(utterances)
-        self.roles: list[str] = [u["role"] for u in utterances]
-        self.texts: list[str] = [u["text"] for u in utterances]
+        self.roles: list[str] = list(map(_ROLE, utterances))
+        self.texts: list[str] = list(map(_TEXT, utterances))
         try:
-            self.starts: list[float] = [u["start"] for u in utterances]
-            self.ends: list[float] = [u["end"] for u in utterances]
+            self.starts: list[float] = list(map(_START, utterances))
+            self.ends: list[float] = list(map(_END, utterances))
             self.has_times = self.channel == "voice" and n > 0
         except KeyError:
             self.starts = []
@@ -132,25 +153,23 @@ class Context:
             self.has_times = False
         self.events = events
         self.has_events = bool(events) and self.channel == "voice"
-        joined = SEP.join(self.texts).translate(TABLE)
+        joined = normalize(SEP.join(self.texts))
         self.joined = joined
-        offs = [0]
-        pos = 0
-        for part in joined.split(SEP):
-            pos += len(part) + 1
-            offs.append(pos)
+        offs = [0, *accumulate(map(_PLUS_ONE, map(len, joined.split(SEP))))]
         self.norm_starts = offs
         set_hits: dict[int, list[tuple[int, int, int, int]]] = {}
         if n:
+            get = set_hits.get
             for pid, start, end in matcher(joined):
                 u = bisect_right(offs, start) - 1
                 base = offs[u]
+                hit0 = (u, start - base, end - base)
                 for sid, local in phrase_sets[pid]:
-                    lst = set_hits.get(sid)
+                    lst = get(sid)
                     if lst is None:
-                        set_hits[sid] = [(u, start - base, end - base, local)]
+                        set_hits[sid] = [(*hit0, local)]
                     else:
-                        lst.append((u, start - base, end - base, local))
+                        lst.append((*hit0, local))
         self.set_hits = set_hits
         self._roles_idx: dict[str, list[int]] = {}
         self._timeline: Timeline | None = None
@@ -208,6 +227,5 @@ class Context:
                 when = dt.datetime.fromisoformat(str(self.started_at))
                 if when.tzinfo is not None:  # the calendar is Beijing time's
                     when = when.astimezone(_BEIJING)
-                day = when.date()
-                self._greeting = (True, self._cal.greeting(day))
+                self._greeting = (True, _greeting(self._cal, when.date()))
         return self._greeting

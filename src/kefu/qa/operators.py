@@ -21,12 +21,13 @@ Operators (YAML key → meaning):
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from kefu.core.calendar import Greeting
 from kefu.qa.context import Context, Hit
-from kefu.qa.text import DIGIT_RUN, bigrams, digits_of
+from kefu.qa.text import DIGIT_RUN, digit_pattern, digits_of, to_original
 
 #: Applicability needs: timestamps, call events, the call date.
 TIMES = "times"
@@ -94,6 +95,7 @@ class Keyword(Cond):
         self, mode: str, sid: int, nphr: int, n: int, xsid: int, usid: int, scope: Scope
     ) -> None:
         self.usid = usid
+        self.unquoted = False  # drop hits the agent only quotes (inside “…”)
         self.mode = mode
         self.sid = sid
         self.nphr = nphr
@@ -125,6 +127,8 @@ class Keyword(Cond):
             if un:
                 skip = {x[0] for x in un}
                 got = [h for h in got if h[0] not in skip]
+        if got and self.unquoted:
+            got = [h for h in got if not _quoted(ctx.texts[h[0]], h[1], h[2])]
         return got
 
     def hits(self, ctx: Context) -> list[Hit]:
@@ -140,7 +144,71 @@ class Keyword(Cond):
             return NO_HITS
         has_t = ctx.has_times
         starts = ctx.starts
-        return [(float(u), u, s, e, float(starts[u]) if has_t else -1.0, False) for u, s, e, _ in got]
+        return [
+            (float(u), u, s, e, float(starts[u]) if has_t else -1.0, False) for u, s, e, _ in got
+        ]
+
+
+_OPEN = '“「『"‘'
+_CLOSE = '”」』"’'
+
+
+def _quoted(text: str, s: int, e: int) -> bool:
+    """Whether the normalised span [s, e) of `text` sits inside quotation marks."""
+    if not any(q in text for q in _OPEN):
+        return False
+    start, _ = to_original(text, s, e)
+    before = text[:start]
+    if '"' in before and before.count('"') % 2 == 1:
+        return True
+    opened = sum(before.count(q) for q in "“「『‘")
+    closed = sum(before.count(q) for q in "”」』’")
+    return opened > closed
+
+
+_sre_parser: Any = getattr(re, "_parser", None) or __import__("sre_parse")
+
+
+def first_chars(pattern: re.Pattern[str]) -> str | None:
+    """Characters one of which every match starts with, if the pattern says so; else None.
+
+    Lets a regex condition skip the scan (a C `in` test per character instead of the regex
+    engine's per-position loop) when none of them occurs in the text.
+    """
+    try:
+        parsed = _sre_parser.parse(pattern.pattern, pattern.flags)
+    except Exception:  # pragma: no cover - the pattern compiled, so this is unexpected
+        return None
+    return _firsts(list(parsed))
+
+
+def _firsts(items: list[Any]) -> str | None:
+    if not items:
+        return None
+    op, arg = items[0]
+    name = str(op)
+    if name == "LITERAL":
+        return chr(arg)
+    if name == "IN":
+        chars = []
+        for sub_op, sub_arg in arg:
+            if str(sub_op) != "LITERAL":
+                return None
+            chars.append(chr(sub_arg))
+        return "".join(chars)
+    if name == "BRANCH":
+        out = ""
+        for alt in arg[1]:
+            f = _firsts(list(alt))
+            if f is None:
+                return None
+            out += f
+        return "".join(sorted(set(out)))
+    if name == "SUBPATTERN":
+        return _firsts(list(arg[-1]))
+    if name == "ASSERT_NOT" or (name == "ASSERT" and arg[0] < 0):
+        return _firsts(items[1:])  # a lookbehind does not consume: look at what follows
+    return None
 
 
 class Regex(Cond):
@@ -148,11 +216,14 @@ class Regex(Cond):
 
     op = "regex"
 
-    def __init__(self, pattern: re.Pattern[str], exclude: re.Pattern[str] | None, raw: bool, scope: Scope) -> None:
+    def __init__(
+        self, pattern: re.Pattern[str], exclude: re.Pattern[str] | None, raw: bool, scope: Scope
+    ) -> None:
         self.pattern = pattern
         self.exclude = exclude
         self.raw = raw
         self.scope = scope
+        self.needs_one = first_chars(pattern)
 
     def hits(self, ctx: Context) -> list[Hit]:
         b = self.scope.bounds(ctx)
@@ -163,14 +234,14 @@ class Regex(Cond):
             text, offs = ctx.raw()
         else:
             text, offs = ctx.joined, ctx.norm_starts
+        if self.needs_one is not None and not any(ch in text for ch in self.needs_one):
+            return NO_HITS
         start = offs[lo]
         end = offs[hi + 1]
         out: list[Hit] = []
-        u = lo
         for m in self.pattern.finditer(text, start, end):
             s = m.start()
-            while offs[u + 1] <= s:
-                u += 1
+            u = bisect_right(offs, s) - 1
             if not self.scope.accepts(ctx, u, lo, hi):
                 continue
             if self.exclude is not None:
@@ -188,7 +259,7 @@ class Similar(Cond):
     op = "similar"
 
     def __init__(self, models: list[frozenset[str]], threshold: float, scope: Scope) -> None:
-        self.models = [m for m in models if m]
+        self.models = [sorted(m) for m in models if m]
         self.threshold = threshold
         self.scope = scope
 
@@ -198,8 +269,8 @@ class Similar(Cond):
             text = ctx.norm_text(u)
             if not text:
                 continue
-            grams = bigrams(text)
-            best = max((len(grams & m) / len(m) for m in self.models), default=0.0)
+            # Containment of the model's bigrams, by substring tests (no set per utterance).
+            best = max((sum(g in text for g in m) / len(m) for m in self.models), default=0.0)
             if best >= self.threshold:
                 out.append((float(u), u, 0, len(text), ctx.time_of(u), False))
         return out
@@ -365,13 +436,20 @@ class Digits(Cond):
 
     def found(self, ctx: Context) -> list[tuple[int, int, int, str]]:
         """(utterance, start, end, digits) of every number said in scope."""
+        b = self.scope.bounds(ctx)
+        if b is None:
+            return []
+        lo, hi = b
+        offs = ctx.norm_starts
         out: list[tuple[int, int, int, str]] = []
-        for u in self.scope.utterances(ctx):
-            text = ctx.norm_text(u)
-            for m in DIGIT_RUN.finditer(text):
-                d = digits_of(m.group())
-                if len(d) >= self.minimum and not d.startswith("1111"):
-                    out.append((u, m.start(), m.end(), d))
+        for m in DIGIT_RUN.finditer(ctx.joined, offs[lo], offs[hi + 1]):
+            s = m.start()
+            u = bisect_right(offs, s) - 1
+            if not self.scope.accepts(ctx, u, lo, hi):
+                continue
+            d = digits_of(m.group())
+            if len(d) >= self.minimum and not d.startswith("1111"):
+                out.append((u, s - offs[u], m.end() - offs[u], d))
         return out
 
     def hits(self, ctx: Context) -> list[Hit]:
@@ -391,12 +469,12 @@ class Readback(Cond):
         out: list[Hit] = []
         for u, s, e, d in self.digits.found(ctx):
             said = False
+            pat = digit_pattern(d[-6:])
+            offs = ctx.norm_starts
             for v in range(u + 1, min(ctx.n, u + 1 + self.within * 2)):
-                if ctx.roles[v] == "agent":
-                    t = digits_of(ctx.norm_text(v))
-                    if d in t or d[-6:] in t:
-                        said = True
-                        break
+                if ctx.roles[v] == "agent" and pat.search(ctx.joined, offs[v], offs[v + 1]):
+                    said = True
+                    break
             if not said:
                 out.append((float(u), u, s, e, ctx.time_of(u), False))
         return out
@@ -465,7 +543,7 @@ class AllOf(Cond):
 
 
 class AnyOf(Cond):
-    """Some part holds; the hits of all parts, in order."""
+    """Some part holds; the hits are those of the first part (in order) that holds."""
 
     op = "any_of"
 
@@ -474,11 +552,12 @@ class AnyOf(Cond):
         self.needs = frozenset().union(*(p.needs for p in parts))
 
     def hits(self, ctx: Context) -> list[Hit]:
-        out: list[Hit] = []
+        # Short-circuit: the parts are tried in order, the first that holds gives the hits.
         for p in self.parts:
-            out.extend(p.hits(ctx))
-        out.sort()
-        return out
+            found = p.hits(ctx)
+            if found:
+                return found
+        return NO_HITS
 
 
 class Not(Cond):

@@ -40,40 +40,60 @@ def validate(record: Any) -> tuple[list[dict[str, Any]], list[tuple[float, str, 
         raise RecordError("id", f"expected a string, got {_show(rid)}")
     channel = record.get("channel")
     if channel not in ("voice", "chat"):
-        raise RecordError("channel", f"expected \"voice\" or \"chat\", got {_show(channel)}")
+        raise RecordError("channel", f'expected "voice" or "chat", got {_show(channel)}')
     direction = record.get("direction")
     if direction is not None and direction not in ("inbound", "outbound"):
-        raise RecordError("direction", f"expected \"inbound\" or \"outbound\", got {_show(direction)}")
+        raise RecordError("direction", f'expected "inbound" or "outbound", got {_show(direction)}')
     started = record.get("started_at")
     if started is not None:
         try:
             dt.datetime.fromisoformat(str(started))
         except ValueError:
-            raise RecordError("started_at", f"expected an ISO 8601 time, got {_show(started)}") from None
+            raise RecordError(
+                "started_at", f"expected an ISO 8601 time, got {_show(started)}"
+            ) from None
     utts = record.get("utterances")
     if not isinstance(utts, list):
-        raise RecordError("utterances", f"expected a list, got {_show(utts)}" if utts is not None else "missing")
+        raise RecordError(
+            "utterances", f"expected a list, got {_show(utts)}" if utts is not None else "missing"
+        )
     timed = 0
     for i, u in enumerate(utts):
-        where = f"utterances[{i}]"
-        if not isinstance(u, dict):
-            raise RecordError(where, f"expected an object, got {_show(u)}")
+        # Hot loop: exact type checks first, the careful path only to explain a problem.
+        if type(u) is not dict:
+            raise RecordError(f"utterances[{i}]", f"expected an object, got {_show(u)}")
         if u.get("role") not in ROLES:
-            raise RecordError(f"{where}.role", f"expected agent, customer or system, got {_show(u.get('role'))}")
-        if not isinstance(u.get("text"), str):
-            raise RecordError(f"{where}.text", f"expected a string, got {_show(u.get('text'))}")
-        has = 0
-        for key in ("start", "end"):
-            if key in u and u[key] is not None:
-                _number(u[key], f"{where}.{key}")
-                has += 1
-        if has == 2:
-            if u["end"] < u["start"]:
-                raise RecordError(f"{where}.end", f"ends ({u['end']}) before it starts ({u['start']})")
+            raise RecordError(
+                f"utterances[{i}].role",
+                f"expected agent, customer or system, got {_show(u.get('role'))}",
+            )
+        if type(u.get("text")) is not str:
+            raise RecordError(
+                f"utterances[{i}].text", f"expected a string, got {_show(u.get('text'))}"
+            )
+        start = u.get("start")
+        end = u.get("end")
+        if start is None and end is None:
+            continue
+        ts = type(start)
+        te = type(end)
+        if (ts is float or ts is int) and (te is float or te is int):
+            if end < start:  # type: ignore[operator]
+                raise RecordError(
+                    f"utterances[{i}].end", f"ends ({end}) before it starts ({start})"
+                )
             timed += 1
+            continue
+        for key, value in (("start", start), ("end", end)):
+            if value is not None:
+                _number(value, f"utterances[{i}].{key}")
     if channel == "voice" and timed and timed != len(utts):
-        missing = next(i for i, u in enumerate(utts) if u.get("start") is None or u.get("end") is None)
-        raise RecordError(f"utterances[{missing}].start", "missing while other utterances have times")
+        missing = next(
+            i for i, u in enumerate(utts) if u.get("start") is None or u.get("end") is None
+        )
+        raise RecordError(
+            f"utterances[{missing}].start", "missing while other utterances have times"
+        )
     events: list[tuple[float, str, str]] = []
     warnings: list[str] = []
     raw_events = record.get("events")
@@ -93,7 +113,9 @@ def validate(record: Any) -> tuple[list[dict[str, Any]], list[tuple[float, str, 
                 continue
             by = ev.get("by")
             if by is not None and by not in PARTIES:
-                raise RecordError(f"{where}.by", f"expected agent, customer or system, got {_show(by)}")
+                raise RecordError(
+                    f"{where}.by", f"expected agent, customer or system, got {_show(by)}"
+                )
             events.append((t, kind, by or ""))
     if timed != len(utts):
         # No usable timestamps: drop partial ones so the context sees none.

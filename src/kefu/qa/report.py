@@ -71,15 +71,22 @@ def write_csv(outcomes: Iterable[Outcome], out: IO[str]) -> None:
 
 
 def _segments(text: str, marks: list[tuple[int, int, str]]) -> list[tuple[str, str | None]]:
-    """Split a text into (piece, rule or None) so the template can highlight spans."""
+    """Split a text into (piece, rules or None); overlapping spans merge into one mark."""
+    merged: list[list[Any]] = []
+    for s, e, rule in sorted(marks):
+        if merged and s < merged[-1][1]:
+            last = merged[-1]
+            last[1] = max(last[1], e)
+            if rule not in last[2]:
+                last[2].append(rule)
+        else:
+            merged.append([s, e, [rule]])
     out: list[tuple[str, str | None]] = []
     pos = 0
-    for s, e, rule in sorted(marks):
-        if s < pos:
-            continue
+    for s, e, rules in merged:
         if s > pos:
             out.append((text[pos:s], None))
-        out.append((text[s:e], rule))
+        out.append((text[s:e], ", ".join(rules)))
         pos = e
     if pos < len(text):
         out.append((text[pos:], None))

@@ -60,11 +60,12 @@ _RULE = {
 _CHECK = {"forbid", "require", "when", "relation", "within", "count", "max", "message", "at"}
 
 _SCOPE = {"role", "first", "last"}
+_REGEX_VARIANTS = str.maketrans("您嘛壹", "你吗一")
 _OPTIONS: dict[str, set[str]] = {
-    "any": {"except", "unless"} | _SCOPE,
-    "all": {"except", "unless"} | _SCOPE,
-    "none": {"except", "unless"} | _SCOPE,
-    "n_of": {"except", "unless", "n"} | _SCOPE,
+    "any": {"except", "unless", "unquoted"} | _SCOPE,
+    "all": {"except", "unless", "unquoted"} | _SCOPE,
+    "none": {"except", "unless", "unquoted"} | _SCOPE,
+    "n_of": {"except", "unless", "unquoted", "n"} | _SCOPE,
     "regex": {"exclude", "raw"} | _SCOPE,
     "similar": {"threshold"} | _SCOPE,
     "event": {"by", "quiet_before"},
@@ -176,7 +177,9 @@ def _read(path: Path, problems: list[str], seen: tuple[Path, ...] = ()) -> LDict
     if not isinstance(parent, str):
         problems.append(f"{at(data, 'extends')}: 'extends' must be a profile name or a path")
         return data
-    base_path = (path.parent / parent) if parent.endswith((".yaml", ".yml")) else profile_path(parent)
+    base_path = (
+        (path.parent / parent) if parent.endswith((".yaml", ".yml")) else profile_path(parent)
+    )
     if not base_path.exists():
         problems.append(f"{at(data, 'extends')}: no rulebook '{parent}' to extend")
         return data
@@ -293,16 +296,17 @@ class _Compiler:
             return []
         out: list[str] = []
         for i, item in enumerate(value):
+            where: tuple[Any, str | int] = (value, i) if isinstance(value, LList) else (node, key)
             if isinstance(item, str) and item.startswith("@"):
                 group = self.groups.get(item[1:])
                 if group is None:
-                    self.err(value, i, f"unknown phrase set '{item}'")
+                    self.err(*where, f"unknown phrase set '{item}'")
                     continue
                 out.extend(str(g) for g in group)
             elif isinstance(item, str | int) and not isinstance(item, bool):
                 out.append(str(item))
             else:
-                self.err(value, i, f"expected a phrase, got {item!r}")
+                self.err(*where, f"expected a phrase, got {item!r}")
         return out
 
     def add_set(self, phrases: list[str]) -> int:
@@ -336,7 +340,7 @@ class _Compiler:
             self.err(node, key, "expected a regular expression")
             return None
         if not raw:
-            pattern = pattern.translate(str.maketrans({"您": "你", "嘛": "吗", "壹": "一"}))
+            pattern = pattern.translate(_REGEX_VARIANTS)
         try:
             return re.compile(pattern)
         except re.error as exc:
@@ -356,7 +360,9 @@ class _Compiler:
             if not found and unknown:
                 self.err(node, unknown[0], f"unknown operator '{unknown[0]}'")
             else:
-                self.err(parent, key, f"a condition has exactly one operator, got {found or 'none'}")
+                self.err(
+                    parent, key, f"a condition has exactly one operator, got {found or 'none'}"
+                )
             return fallback
         op = found[0]
         for k in node:
@@ -375,7 +381,9 @@ class _Compiler:
             usid = self.add_set(self.phrase_list(node, "unless")) if "unless" in node else -1
             n = int(self.number(node, "n", 1))
             scope = self.scope(node, default_role)
-            return ops.Keyword(op, sid, len(phrases), n, xsid, usid, scope)
+            kw = ops.Keyword(op, sid, len(phrases), n, xsid, usid, scope)
+            kw.unquoted = bool(node.get("unquoted", False))
+            return kw
         if op == "regex":
             raw = bool(node.get("raw", False))
             pat = self.regex(node, "regex", raw)
@@ -419,7 +427,9 @@ class _Compiler:
             return ops.Digits(int(self.number(node, "digits", 6)), self.scope(node, "customer"))
         if op == "holiday":
             if arg not in ("new_year", "festival", "any"):
-                self.err(node, "holiday", f"unknown holiday greeting '{arg}' (new_year, festival, any)")
+                self.err(
+                    node, "holiday", f"unknown holiday greeting '{arg}' (new_year, festival, any)"
+                )
             return ops.Holiday(str(arg))
         if op == "direction":
             if arg not in ("inbound", "outbound"):
@@ -466,7 +476,11 @@ class _Compiler:
                 self.err(node, k, f"unknown key '{k}' in a rule")
         rid = node.get("id")
         if not isinstance(rid, str) or not re.fullmatch(r"[A-Z][A-Z0-9-]*", rid):
-            self.err(node, "id" if "id" in node else None, f"a rule needs an ID like 'OPEN-GREETING', got {rid!r}")
+            self.err(
+                node,
+                "id" if "id" in node else None,
+                f"a rule needs an ID like 'OPEN-GREETING', got {rid!r}",
+            )
             return None
         severity = node.get("severity", "major")
         if severity not in SEVERITIES:
@@ -475,7 +489,9 @@ class _Compiler:
         pts = int(self.number(node, "points", points[severity]))
         message = node.get("message")
         if not isinstance(message, str) or not message:
-            self.err(node, "message" if "message" in node else None, f"rule {rid} needs a 'message'")
+            self.err(
+                node, "message" if "message" in node else None, f"rule {rid} needs a 'message'"
+            )
             message = rid
         applies = node.get("applies") or {}
         channel = applies.get("channel") if isinstance(applies, dict) else None
@@ -486,10 +502,12 @@ class _Compiler:
             self.err(applies, "direction", f"unknown direction '{direction}'")
         checks_node = node.get("checks")
         checks: list[Check] = []
-        if not isinstance(checks_node, list) or not checks_node:
-            self.err(node, "checks" if "checks" in node else None, f"rule {rid} needs a list of 'checks'")
+        if not isinstance(checks_node, LList) or not checks_node:
+            self.err(
+                node, "checks" if "checks" in node else None, f"rule {rid} needs a list of 'checks'"
+            )
         else:
-            for i, c in enumerate(checks_node):
+            for i in range(len(checks_node)):
                 chk = self.check(checks_node, i, message)
                 if chk is not None:
                     checks.append(chk)
@@ -581,7 +599,9 @@ def load_rulebook(source: str | Path) -> Rulebook:
     if not (isinstance(source, Path) or str(source).endswith((".yaml", ".yml"))):
         path = profile_path(str(source))
         if not path.exists():
-            raise RulebookError([f"unknown profile '{source}' (known: {', '.join(profile_names())})"])
+            raise RulebookError(
+                [f"unknown profile '{source}' (known: {', '.join(profile_names())})"]
+            )
     problems: list[str] = []
     data = _read(path, problems)
     if data is None or problems:
@@ -609,5 +629,7 @@ def load_rulebook(source: str | Path) -> Rulebook:
         phrases=phrases,
         phrase_sets=[tuple(s) for s in comp.phrase_sets],
         sources=[str(path)],
-        phrase_groups={k: [str(p) for p in v] for k, v in comp.groups.items() if isinstance(v, list)},
+        phrase_groups={
+            k: [str(p) for p in v] for k, v in comp.groups.items() if isinstance(v, list)
+        },
     )

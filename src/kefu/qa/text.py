@@ -7,6 +7,7 @@ seeds use are unified (您→你, 嘛→吗, 壹→一), so a phrase matches how
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -45,16 +46,56 @@ TABLE = _build_table()
 
 
 def normalize(text: str) -> str:
-    """The matching form of `text`: no punctuation or spaces, variants unified."""
-    return text.translate(TABLE)
+    """The matching form of `text`: no punctuation or spaces, variants unified.
+
+    Same result as `text.translate(TABLE)`, but a regex deletion plus a few `replace` calls
+    run in C without a dict lookup per character, which is several times faster on CJK.
+    """
+    text = _DELETED.sub("", text)
+    for src, dst in _VARIANTS.items():
+        if src in text:
+            text = text.replace(src, dst)
+    if _FOLD.search(text) is not None:
+        text = text.translate(TABLE)
+    return text
+
+
+_DELETED = re.compile(
+    "[" + "".join(re.escape(chr(c)) for c, v in sorted(TABLE.items()) if v is None) + "]"
+)
+
+
+_FOLD = re.compile("[A-Z\uff10-\uff5a]")
 
 
 def original_offsets(text: str) -> list[int]:
     """For each character of `normalize(text)`, its index in `text` (plus the end index)."""
+    dels = [m.start() for m in _DELETED.finditer(text)]
+    if not dels:
+        return list(range(len(text) + 1))
     table = TABLE
     out = [i for i, ch in enumerate(text) if table.get(ord(ch), 0) is not None]
     out.append(len(text))
     return out
+
+
+def to_original(text: str, start: int, end: int) -> tuple[int, int]:
+    """The span [start, end) of `normalize(text)` as a span of `text`."""
+    dels = [m.start() for m in _DELETED.finditer(text)]
+    if not dels:
+        return start, end
+
+    # The i-th kept character sits at i + (number of deleted characters before it).
+    def orig(n: int) -> int:
+        k = 0
+        for d in dels:
+            if d <= n + k:
+                k += 1
+            else:
+                break
+        return n + k
+
+    return orig(start), orig(end - 1) + 1
 
 
 _NUMERALS = str.maketrans(
@@ -78,7 +119,22 @@ _NUMERALS = str.maketrans(
     }
 )
 
-DIGIT_RUN = re.compile(r"[0-9零〇一二两三四五六七八九幺]{6,}")
+# Written as class + class{5,} so `re` can use its first-character fast scan.
+DIGIT_RUN = re.compile(r"[0-9零〇一二两三四五六七八九幺][0-9零〇一二两三四五六七八九幺]{5,}")
+
+
+_DIGIT_CHARS: dict[str, str] = {}
+for _ch, _d in {
+    "零": "0", "〇": "0", "洞": "0", "幺": "1", "一": "1", "二": "2", "两": "2", "三": "3",
+    "四": "4", "五": "5", "六": "6", "七": "7", "拐": "7", "八": "8", "九": "9", "勾": "9",
+}.items():  # fmt: skip
+    _DIGIT_CHARS[_d] = _DIGIT_CHARS.get(_d, _d) + _ch
+
+
+@functools.lru_cache(maxsize=4096)
+def digit_pattern(digits: str) -> re.Pattern[str]:
+    """A pattern for `digits` said as digits or Chinese numerals, in any mix."""
+    return re.compile("".join(f"[{_DIGIT_CHARS.get(c, re.escape(c))}]" for c in digits))
 
 
 def digits_of(run: str) -> str:
