@@ -199,8 +199,10 @@ def admin_create_user(
 # with `register(app)`) and adds one line to `_register`.
 def _register() -> None:
     from kefu.qa import commands as qa_commands
+    from kefu.telephony.commands import register as _telephony
 
     qa_commands.register(app)
+    _telephony(app)
 
 
 _register()

@@ -41,6 +41,7 @@ Rules of the core:
   `AuditEvent` the adapter must still log (AG-22).
 - Timers are data in a heap; `handle_timer(now)` fires those due. Stale timers (the agent
   or call moved on) are dropped, never acted upon.
-- The IVR interpreter (`kefu.core.ivr*`) ends a flow in the queue by producing a
-  `CallArrived` with `queue` and `variables` set.
+- The IVR interpreter (`kefu.core.ivr*`) ends a flow in a queue with its `Enqueue`
+  command; `events.arrival_from_ivr` turns that into the `CallArrived` (queue, caller
+  priority, collected variables; the variable `owner_agent` names the caller's own agent).
 """

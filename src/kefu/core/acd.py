@@ -114,6 +114,22 @@ _MAX_QUEUE_HOPS = 8  # overflow chains longer than this are rejected (loops in c
 
 Observer = Callable[[str, str, Any, Any, Any], None]
 
+# Derived from AGENT_TRANSITIONS (the table stays the single source of truth): for each
+# allowed (state, trigger), the new state plus the bookkeeping it needs, in one lookup.
+_AGENT_PLAN: Mapping[
+    tuple[AgentState, AgentTrigger], tuple[AgentState, int, int, int, bool, bool]
+] = {
+    (old, trig): (
+        new,
+        STATE_INDEX[old],
+        STATE_INDEX[new],
+        (new in STAFFED) - (old in STAFFED),
+        old is AgentState.IDLE and new is not AgentState.IDLE,
+        old in (AgentState.BUSY, AgentState.BREAK) or new in (AgentState.BUSY, AgentState.BREAK),
+    )
+    for (old, trig), new in AGENT_TRANSITIONS.items()
+}
+
 _REQUEST_TRIGGER: Mapping[AgentState, AgentTrigger] = {
     AS.IDLE: AT.SET_IDLE,
     AS.BUSY: AT.SET_BUSY,
@@ -202,7 +218,11 @@ class ContactCenter:
         timers = self._timers
         while timers:
             e = timers[0]
-            if self._timer_valid(e[2], e[3], e[4]):
+            if e[2] == _ACW:  # the usual top: checked inline, this is called per event
+                obj = e[3]
+                if obj.epoch == e[4] and obj.state is AS.AFTER_CALL_WORK:
+                    return e[0]
+            elif self._timer_valid(e[2], e[3], e[4]):
                 return e[0]
             heapq.heappop(timers)
         return None
@@ -320,8 +340,10 @@ class ContactCenter:
         )
 
     def time_in_states(self, agent_id: str, now: float) -> dict[AgentState, float]:
-        """Seconds the agent spent in each state so far (for occupancy)."""
-        a = self._agent(agent_id)
+        """Seconds the agent spent in each state so far (for occupancy), even if logged out."""
+        a = self.agents.get(agent_id)
+        if a is None:
+            raise UnknownAgent(agent_id)
         times = {s: a.time_in[i] for s, i in STATE_INDEX.items()}
         times[a.state] += now - a.since
         return times
@@ -331,29 +353,24 @@ class ContactCenter:
         self, a: Agent, trigger: AgentTrigger, now: float, out: list[Command], reason: str = ""
     ) -> None:
         old = a.state
-        new = AGENT_TRANSITIONS.get((old, trigger))
-        if new is None:
+        plan = _AGENT_PLAN.get((old, trigger))
+        if plan is None:
             raise IllegalTransition(f"agent {a.id}", old, trigger)
-        i_old = STATE_INDEX[old]
-        i_new = STATE_INDEX[new]
+        new, i_old, i_new, staffed_delta, left_idle, sets_reason = plan
         a.time_in[i_old] += now - a.since
         a.since = now
         a.state = new
         a.epoch += 1
-        if old is AS.IDLE:
+        if left_idle:
             a.idle_token += 1  # its idle-heap entries go stale
-        if new is AS.BUSY or new is AS.BREAK:
-            a.reason = reason
-        elif old is AS.BUSY or old is AS.BREAK:
-            a.reason = ""
+        if sets_reason:
+            a.reason = reason if new is AS.BUSY or new is AS.BREAK else ""
         counts = self.state_counts
         counts[i_old] -= 1
         counts[i_new] += 1
-        was = old in STAFFED
-        if was != (new in STAFFED):
-            d = -1 if was else 1
+        if staffed_delta:
             for q in a.queues:
-                q.staffed += d
+                q.staffed += staffed_delta
         if self.observer is not None:
             self.observer("agent", a.id, old, trigger, new)
         if self._emit:
@@ -658,7 +675,7 @@ class ContactCenter:
         if e.queue is not None:
             q = self.queues.get(e.queue)
         else:
-            q = self.by_number.get(normalize(e.dialed))
+            q = self.by_number.get(e.dialed) or self.by_number.get(normalize(e.dialed))
             if q is None and self.config.default_queue is not None:
                 q = self.queues[self.config.default_queue]
         if q is None:
@@ -960,6 +977,8 @@ class ContactCenter:
         self._after_call(a, c, now, out)
         c.preferred = (target.id,)
         c.enqueued = now
+        if c.queue is not None:
+            c.queue.offered += 1
         self._offer(c, target, now, out)
         return out
 

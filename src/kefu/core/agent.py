@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 class AgentState(enum.Enum):
     """Where an agent is. Values are stable strings for adapters and storage."""
 
+    __hash__ = object.__hash__  # C-level identity hash: table lookups are hot
+
     LOGGED_OUT = "logged_out"
     IDLE = "idle"  # 示闲
     RINGING = "ringing"  # reserved: a call is offered to this agent
@@ -36,6 +38,8 @@ class AgentState(enum.Enum):
 
 class AgentTrigger(enum.Enum):
     """What moves an agent from one state to another."""
+
+    __hash__ = object.__hash__  # C-level identity hash: table lookups are hot
 
     LOG_IN = "log_in"
     LOG_OUT = "log_out"

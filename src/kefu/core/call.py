@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 class CallState(enum.Enum):
     """Where a call is."""
 
+    __hash__ = object.__hash__  # C-level identity hash: table lookups are hot
+
     NEW = "new"
     QUEUED = "queued"
     RINGING = "ringing"
@@ -29,6 +31,8 @@ class CallState(enum.Enum):
 
 class CallTrigger(enum.Enum):
     """What moves a call."""
+
+    __hash__ = object.__hash__  # C-level identity hash: table lookups are hot
 
     ENQUEUE = "enqueue"
     REJECT = "reject"
@@ -49,6 +53,8 @@ class CallTrigger(enum.Enum):
 
 class Outcome(enum.Enum):
     """How a call left the queue (for KPIs: offered = sum of these + still waiting)."""
+
+    __hash__ = object.__hash__  # C-level identity hash: table lookups are hot
 
     ANSWERED = "answered"
     ABANDONED = "abandoned"
@@ -98,7 +104,6 @@ class Call:
         "enqueued",
         "epoch",
         "expired",
-        "held_total",
         "hops",
         "id",
         "monitors",
@@ -138,7 +143,6 @@ class Call:
         self.arrived = now
         self.enqueued = now  # entry time in the current queue
         self.answered_at = 0.0
-        self.held_total = 0.0
         self.queue: Queue | None = None
         self.qgen = 0  # bumped on entering a queue and on answer: queue timers compare it
         self.hops = 0  # queues entered (overflow, transfer); guards against overflow loops

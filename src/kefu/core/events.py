@@ -7,7 +7,7 @@ within one engine). Feed them to `ContactCenter.handle(event)`.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from kefu.core.agent import AgentState
@@ -91,6 +91,32 @@ class CallArrived:
     priority: int = 0
     owner_agent: str | None = None
     variables: Mapping[str, str] = field(default_factory=lambda: _NO_VARS)
+
+
+OWNER_VARIABLE = "owner_agent"  # IVR/CRM variable naming the caller's own agent (所属坐席)
+
+
+def arrival_from_ivr(
+    call_id: str,
+    caller: str,
+    dialed: str,
+    now: float,
+    queue: str,
+    priority: int,
+    variables: Iterable[tuple[str, str]],
+) -> CallArrived:
+    """The `CallArrived` for a call the IVR hands to `queue` with the variables it collected."""
+    values = dict(variables)
+    return CallArrived(
+        call_id,
+        caller,
+        dialed,
+        now,
+        queue=queue,
+        priority=priority,
+        owner_agent=values.get(OWNER_VARIABLE) or None,
+        variables=values,
+    )
 
 
 @dataclass(frozen=True, slots=True)

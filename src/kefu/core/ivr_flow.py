@@ -14,9 +14,10 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -649,6 +650,7 @@ class _Checker:
                 if not isinstance(spec, _Map):
                     self.error(line, f"node {node_id}: must be a mapping with a 'type'")
                     continue
+                spec.line = line  # "missing field" problems point at the node's id
                 node = self.node(node_id, spec)
                 if node is not None:
                     nodes[node_id] = node
@@ -666,7 +668,7 @@ class _Checker:
             version=version,
             numbers=numbers,
             start=start,
-            nodes=nodes,
+            nodes=MappingProxyType(nodes),
             zero_out=zero_out,
             timezone=timezone,
             source=self.source,
@@ -803,7 +805,7 @@ class _Checker:
                 self.error(choices_map.line, f"{where}: a menu needs at least one choice")
         spec = self.input_spec(m, where, self.defaults)
         interruptible = self.boolean(m, "interruptible", where, True)
-        return MenuNode(node_id, m.line, prompts, interruptible, choices, spec)
+        return MenuNode(node_id, m.line, prompts, interruptible, MappingProxyType(choices), spec)
 
     def node_collect(self, node_id: str, m: _Map, where: str) -> Node | None:
         prompts = self.prompts(m, "prompts", where)
@@ -859,7 +861,9 @@ class _Checker:
         holiday = self.target(m, "holiday", where, required=False)
         if opened is None or closed is None:
             return None
-        return HoursNode(node_id, m.line, Schedule(hours), opened, closed, holiday)
+        return HoursNode(
+            node_id, m.line, Schedule(MappingProxyType(hours)), opened, closed, holiday
+        )
 
     def intervals(self, value: Any, line: int, where: str) -> tuple[Interval, ...]:
         if value is None:
@@ -899,7 +903,7 @@ class _Checker:
         default = self.target(m, "default", where)
         if variable is None or default is None:
             return None
-        return BranchNode(node_id, m.line, variable, cases, default)
+        return BranchNode(node_id, m.line, variable, MappingProxyType(cases), default)
 
     def node_set(self, node_id: str, m: _Map, where: str) -> Node | None:
         values_map = self.mapping(m, "values", where)
@@ -1031,3 +1035,39 @@ def successors(node: Node) -> tuple[str, ...]:
     if isinstance(node, PayNode):
         out.extend((node.next, node.on_failure, node.expired))
     return tuple(t for t in out if t is not None)
+
+
+def prompt_ids(node: Node) -> frozenset[str]:
+    """The prompt ids a node may play (spoken variables not included)."""
+    items: list[PromptItem] = []
+    if isinstance(node, PlayNode | MenuNode | CollectNode | PasswordNode):
+        items.extend(node.prompts)
+    if isinstance(node, MenuNode | CollectNode | PasswordNode):
+        items.extend((*node.input.invalid_prompts, *node.input.timeout_prompts))
+    if isinstance(node, PasswordNode):
+        items.extend(node.wrong_prompts)
+    return frozenset(i for i in items if isinstance(i, str))
+
+
+def lint_flow(flow: Flow, uploaded_prompts: Collection[str] | None = None) -> list[str]:
+    """Warnings that do not stop a flow from loading, as `file:line: problem`.
+
+    Nodes that no call can reach, and (given the ids of the uploaded prompt files)
+    prompts that have no audio yet. The admin UI shows them beside the flow.
+    """
+    seen: set[str] = set()
+    todo = [flow.start, *([flow.zero_out] if flow.zero_out else [])]
+    while todo:
+        node_id = todo.pop()
+        if node_id in seen:
+            continue
+        seen.add(node_id)
+        todo.extend(successors(flow.nodes[node_id]))
+    out: list[tuple[int, str]] = []
+    for node_id, node in flow.nodes.items():
+        if node_id not in seen:
+            out.append((node.line, f"node {node_id}: no call can reach it"))
+        if uploaded_prompts is not None:
+            for missing in sorted(prompt_ids(node) - set(uploaded_prompts)):
+                out.append((node.line, f"node {node_id}: prompt {missing!r} has no audio"))
+    return [f"{flow.source}:{line}: {text}" for line, text in sorted(out)]

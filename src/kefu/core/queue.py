@@ -41,6 +41,8 @@ AHT_SMOOTHING = 0.05  # weight of the newest handle time in the moving average
 class Strategy(enum.Enum):
     """How a queue picks among idle agents (CC-02)."""
 
+    __hash__ = object.__hash__  # C-level identity hash: table lookups are hot
+
     LONGEST_IDLE = "longest_idle"
     ROUND_ROBIN = "round_robin"
     FEWEST_CALLS = "fewest_calls"
@@ -50,6 +52,8 @@ class Strategy(enum.Enum):
 
 class OverflowKind(enum.Enum):
     """What happens to a call that waited too long."""
+
+    __hash__ = object.__hash__  # C-level identity hash: table lookups are hot
 
     QUEUE = "queue"
     VOICEMAIL = "voicemail"

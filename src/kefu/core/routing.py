@@ -21,7 +21,9 @@ _PREFIX_CACHE_MAX = 1 << 17
 
 def normalize(number: str) -> str:
     """Digits of a Chinese number in national form: '+86 138-0013-8000' -> '13800138000'."""
-    digits = "".join(ch for ch in number if ch.isdigit())
+    digits = number if number.isdigit() else "".join(ch for ch in number if ch.isdigit())
+    if len(digits) == 11 and digits[0] == "1":
+        return digits  # the common case: a mobile number
     if digits.startswith("0086"):
         digits = digits[4:]
     elif digits.startswith("86") and len(digits) >= 12:

@@ -14,6 +14,8 @@ from collections.abc import Mapping
 class Role(enum.Enum):
     """A user's role in the center."""
 
+    __hash__ = object.__hash__  # C-level identity hash: table lookups are hot
+
     AGENT = "agent"
     TEAM_LEADER = "team_leader"
     QA = "qa"
@@ -23,6 +25,8 @@ class Role(enum.Enum):
 
 class SupervisorAction(enum.Enum):
     """What a supervisor can do to an agent or the agent's call."""
+
+    __hash__ = object.__hash__  # C-level identity hash: table lookups are hot
 
     LISTEN = "listen"  # 监听
     WHISPER = "whisper"  # coach the agent; the customer does not hear
@@ -38,6 +42,8 @@ class SupervisorAction(enum.Enum):
 
 class MonitorMode(enum.Enum):
     """How a supervisor is joined to a call."""
+
+    __hash__ = object.__hash__  # C-level identity hash: table lookups are hot
 
     LISTEN = "listen"
     WHISPER = "whisper"
