@@ -16,7 +16,7 @@ from sqlalchemy import select
 from kefu.services import qa_review
 from kefu.services.qa_review import QaReviewError, ResultFilter
 from kefu.services.reports import TZ
-from kefu.store.models import QaAppeal, QaFinding, QaReview, ReviewDecision, Role, Team, User
+from kefu.store.models import Agent, QaAppeal, QaFinding, QaReview, ReviewDecision, Role, Team, User
 from kefu.web.auth import SessionDep, SessionUser, client_ip, require_role
 from kefu.web.errors import Forbidden, Invalid, NotFound, WebError
 from kefu.web.pages import render
@@ -195,14 +195,25 @@ def _user_row(session: Any, user: SessionUser) -> User:
     return row  # type: ignore[no-any-return]
 
 
+def _choices(session: Any) -> dict[str, Any]:
+    """Teams and agents for the filter drop-downs."""
+    return {
+        "teams": session.execute(select(Team.id, Team.name).order_by(Team.name)).all(),
+        "agents": session.execute(
+            select(Agent.id, Agent.agent_no, User.display_name)
+            .join(User, User.id == Agent.user_id)
+            .order_by(Agent.agent_no)
+        ).all(),
+    }
+
+
 # --- pages ----------------------------------------------------------------------------------
 
 
 @router.get("/qa", response_class=HTMLResponse, include_in_schema=False)
 def qa_page(request: Request, user: Viewer, session: SessionDep) -> HTMLResponse:
     """The conversation list with filters; rows load from /api/qa/results."""
-    teams = session.execute(select(Team.id, Team.name).order_by(Team.name)).all()
-    return render(request, "qa/list.html", user=user, teams=teams)
+    return render(request, "qa/list.html", user=user, **_choices(session))
 
 
 @router.get("/qa/results/{result_id}", response_class=HTMLResponse, include_in_schema=False)
@@ -232,7 +243,7 @@ def qa_detail_page(
 @router.get("/qa/scorecards", response_class=HTMLResponse, include_in_schema=False)
 def scorecards_page(request: Request, user: Analyst, session: SessionDep) -> HTMLResponse:
     """Per-agent and per-team scorecards, the trend chart and pending appeals."""
-    return render(request, "qa/scorecards.html", user=user)
+    return render(request, "qa/scorecards.html", user=user, **_choices(session))
 
 
 # --- API ------------------------------------------------------------------------------------
