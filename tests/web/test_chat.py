@@ -131,3 +131,19 @@ def test_chat_api_for_agents(
     leader = client_for("team_leader")
     assert leader.post(f"/api/chat/{chat_id}/messages", json={"text": "您好"}).status_code == 409
     assert agent.post("/api/chat/nope/accept").status_code == 404
+
+
+def test_live_suggestion_for_a_chat(
+    app: FastAPI, anon: TestClient, client_for: Callable[[str], TestClient]
+) -> None:
+    _always_open(app)
+    csrf_of(anon)
+    start = anon.post("/api/chat/public/start", json={"name": "A"}).json()
+    agent = client_for("agent")
+    chat_id = start["chat"]["id"]
+    agent.post(f"/api/chat/{chat_id}/accept")
+    app.state.chat.customer_says(start["token"], "我要投诉你们，服务太差了")
+    found = agent.get(f"/api/chat/{chat_id}/suggest").json()
+    assert "complaint" in [x["scenario"] for x in found]
+    assert all(x["script"] for x in found)
+    assert client_for("team_leader").get(f"/api/chat/{chat_id}/suggest").status_code == 409

@@ -51,7 +51,8 @@ def test_admin_manages_articles_with_versions(client_for: Callable[[str], TestCl
 
 def test_script_panel_shows_scenario_scripts(client_for: Callable[[str], TestClient]) -> None:
     agent = client_for("agent")
-    html = agent.get("/api/workspace/script", params={"scenario": "silent"}).text
+    html = agent.get("/api/workspace/script", params={"scenario": "silent_line"}).text
     assert "您的电话没有声音" in html
+    assert html.count("playbook-step") >= 2  # the playbook's procedure, step by step
     html = agent.get("/api/workspace/script", params={"scenario": "agent_id"}).text
     assert "1001" in html  # the agent's own 工号 is filled in

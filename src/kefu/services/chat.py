@@ -100,78 +100,28 @@ class ChatSession:
 
 
 class Guard:
-    """The forbidden-phrase guard: kefu.assist's when present, else the QA rulebook's."""
+    """The forbidden-phrase guard of kefu.assist (SV-03) for the chat profile."""
 
     def __init__(self, profile: str = "default") -> None:
         self.profile = profile
-        self._engine: Any = None
 
     def check(self, draft: str) -> dict[str, Any] | None:
-        """None when the draft may be sent; else {rule, phrase, message, replacement}."""
-        try:
-            from kefu.assist import guard as assist_guard  # type: ignore[attr-defined]
-        except ImportError:
-            assist_guard = None
-        if assist_guard is not None:
-            verdict = assist_guard(draft)
-            return _from_assist(verdict)
-        return self._rulebook_check(draft)
+        """None when the draft may be sent; else the first hit: rule, phrase, replacement."""
+        from kefu.assist import guard
 
-    def _rulebook_check(self, draft: str) -> dict[str, Any] | None:
-        # Fallback until kefu.assist.guard exists: the rulebook's FORBID-* rules on the draft.
-        if self._engine is None:
-            from kefu.qa.engine import Engine
-
-            self._engine = Engine.load(self.profile)
-        record = {
-            "id": "draft",
-            "channel": "chat",
-            "utterances": [{"role": "agent", "text": draft}],
-        }
-        result = self._engine.check(record)
-        for f in result.get("findings", []):
-            if not str(f.get("rule", "")).startswith("FORBID"):
-                continue
-            rule = self._engine.rulebook.rule(f["rule"])
-            return {
-                "rule": f["rule"],
-                "phrase": f.get("evidence", ""),
-                "message": f.get("message", ""),
-                "replacement": _comply_text(rule),
-            }
-        return None
-
-
-def _comply_text(rule: Any) -> str:
-    example = (getattr(rule, "examples", None) or {}).get("comply") or {}
-    for line in example.get("utterances", []):
-        text = str(line)
-        if text.startswith("A"):
-            return text.split(":", 1)[-1].strip()
-    return ""
-
-
-def _from_assist(verdict: Any) -> dict[str, Any] | None:
-    if not verdict:
-        return None
-    if isinstance(verdict, dict):
-        if verdict.get("allowed", False) or verdict.get("ok", False):
+        hits = guard(draft, self.profile)
+        if not hits:
             return None
+        h = hits[0]
         return {
-            "rule": verdict.get("rule", ""),
-            "phrase": verdict.get("phrase", verdict.get("evidence", "")),
-            "message": verdict.get("message", ""),
-            "replacement": verdict.get("replacement", verdict.get("suggestion", "")),
+            "rule": h.rule,
+            "phrase": h.phrase,
+            "start": h.start,
+            "end": h.end,
+            "message": h.message,
+            "replacement": h.replacement,
+            "more": len(hits) - 1,
         }
-    get = getattr
-    if get(verdict, "allowed", False):
-        return None
-    return {
-        "rule": get(verdict, "rule", ""),
-        "phrase": get(verdict, "phrase", ""),
-        "message": get(verdict, "message", ""),
-        "replacement": get(verdict, "replacement", ""),
-    }
 
 
 class ChatService:

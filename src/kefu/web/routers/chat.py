@@ -205,6 +205,33 @@ def send(request: Request, user: AgentUser, chat_id: str, body: TextIn) -> dict[
         raise _refused(exc) from None
 
 
+@router.get("/api/chat/{chat_id}/suggest")
+def suggest(request: Request, user: AgentUser, chat_id: str) -> list[dict[str, Any]]:
+    """Live assist (SV-03): the scenarios recognised in my chat and their standard scripts."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from kefu.assist import Playbook
+    from kefu.assist import suggest as assist_suggest
+
+    service = chat_of(request.app)
+    try:
+        s = service.get(chat_id)
+    except ChatError as exc:
+        raise _refused(exc) from None
+    if s.agent_id != user.id:
+        raise _refused(ChatError(f"chat {chat_id}: not yours"))
+    day = dt.datetime.now(ZoneInfo(service.config.timezone)).date()
+    utterances = [{"role": m.role, "text": m.text} for m in s.messages if m.role != "system"]
+    found = assist_suggest(
+        utterances, Playbook.load(service.config.profile), day=day, agent_id=user.agent_no
+    )
+    return [
+        {"scenario": x.scenario.value, "script": x.script, "step": x.step, "steps": x.steps}
+        for x in found
+    ]
+
+
 @router.post("/api/chat/{chat_id}/close")
 def close(request: Request, user: AgentUser, chat_id: str) -> dict[str, Any]:
     """End the chat; it is QA'd like a call and the result stored (qa_results)."""

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
+from kefu.assist import Playbook, Scenario, opening
 from kefu.core.calendar import HolidayCalendar
 from kefu.services import crm, kb
 from kefu.services.center import Center
@@ -21,23 +22,8 @@ from kefu.web.pages import render
 
 router = APIRouter(tags=["workspace"])
 LOCAL = ZoneInfo("Asia/Shanghai")
-SCENARIOS = (
-    "opening",
-    "closing",
-    "wait",
-    "silent",
-    "noise",
-    "dialect",
-    "abuse",
-    "supervisor",
-    "complaint",
-    "thanks",
-    "suggestion",
-    "agent_id",
-    "wrong_number",
-    "sales",
-    "cannot_answer",
-)
+PROFILE = "default"
+SCENARIOS = tuple(s.value for s in Scenario)
 
 
 @router.get("/workspace", response_class=HTMLResponse, include_in_schema=False)
@@ -92,13 +78,44 @@ def greeting_today(now: dt.datetime | None = None) -> str | None:
     return g.value if g is not None else None
 
 
+class _Fill(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def playbook_scripts(
+    scenario: str, agent_no: str | None, day: dt.date, profile: str = PROFILE
+) -> dict[str, Any]:
+    """The playbook's steps for a scenario (kefu.assist), filled for today and this agent."""
+    book = Playbook.load(profile)
+    first = opening(book, day)  # the holiday-aware opening line (SV-04)
+    key = first.holiday.value if first.holiday is not None else "everyday"
+    fill = _Fill(
+        greeting=book.greetings.get(key, book.greetings.get("everyday", "")),
+        wish=book.wishes.get(key, ""),
+        org=book.org,
+        agent_id=agent_no or book.agent_id,
+        reply_hours=str(book.reply_hours),
+    )
+    steps = [s.format_map(fill) for s in book.scripts.get(scenario, ())]
+    return {
+        "opening": first.script,
+        "holiday": first.holiday.value if first.holiday else None,
+        "warnings": list(first.warnings),
+        "steps": steps,
+    }
+
+
 @router.get("/api/workspace/script", response_class=HTMLResponse)
 def script_panel(
     request: Request, user: AgentUser, session: SessionDep, scenario: str = "opening"
 ) -> Response:
-    """The script panel fragment: holiday greeting and the scenario's standard phrases."""
+    """The script panel fragment: the scenario's standard phrases (SV-03) from the assist
+    playbook, with today's holiday greeting (SV-04), and the KB scripts of the scenario."""
     if scenario not in SCENARIOS:
         scenario = "opening"
+    today = dt.datetime.now(dt.UTC).astimezone(LOCAL).date()
+    play = playbook_scripts(scenario, user.agent_no, today)
     scripts = [
         {"title": a.title, "body": a.body.replace("{agent_no}", user.agent_no or "")}
         for a in kb.scripts_for(session, scenario)
@@ -109,6 +126,7 @@ def script_panel(
         user=user,
         scenario=scenario,
         scenarios=SCENARIOS,
+        play=play,
         scripts=scripts,
-        greeting=greeting_today(),
+        greeting=play["holiday"],
     )

@@ -255,10 +255,21 @@
     $("chat-online").textContent = T.online;
     chat.sock = kefu.socket("/ws/chat/agent", function (ev) {
       if (ev.type === "waiting") renderWaiting(ev.chats);
-      else if (ev.type === "message" && ev.chat_id === chat.id) renderMsg(ev);
+      else if (ev.type === "message" && ev.chat_id === chat.id) {
+        renderMsg(ev);
+        if (ev.role === "customer") loadSuggestion();
+      }
       else if (ev.type === "closed" && ev.chat_id === chat.id) $("chat-close").disabled = true;
     }, function (ws) { if (chat.id) ws.send(JSON.stringify({ type: "watch", chat_id: chat.id })); });
   };
+  function loadSuggestion() {
+    api("GET", "/api/chat/" + chat.id + "/suggest").then(function (list) {
+      var top = list.filter(function (x) { return x.scenario !== "opening"; })[0];
+      $("chat-suggest").hidden = !top;
+      if (top) $("chat-suggest-text").textContent = top.script;
+    }).catch(function () {});
+  }
+  $("chat-suggest-use").onclick = function () { $("agent-chat-input").value = $("chat-suggest-text").textContent; };
   $("agent-chat-form").onsubmit = function (ev) {
     ev.preventDefault();
     var text = $("agent-chat-input").value;
