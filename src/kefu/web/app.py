@@ -76,10 +76,16 @@ def create_app(settings: Settings, db: Database | None = None, *, demo: bool = F
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await center.start()
+        # live demo traffic (kefu.services.demo.demo_app sets it for `kefu serve --demo`)
+        traffic = getattr(app.state, "demo_traffic", None)
+        if traffic is not None:
+            await traffic.start()
         escalator = asyncio.create_task(_escalate_forever(database), name="kefu-escalation")
         try:
             yield
         finally:
+            if traffic is not None:
+                await traffic.stop()
             escalator.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await escalator
