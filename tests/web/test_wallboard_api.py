@@ -191,3 +191,47 @@ def test_page_renders(client_for) -> None:
     res = client_for("supervisor").get("/wallboard")
     assert res.status_code == 200
     assert "/ws/wallboard" in res.text and "强制示忙" in res.text
+
+
+def test_call_actions_on_a_live_call(app: FastAPI, client_for, web_db: Database) -> None:
+    """Listen, whisper, barge, stop, intercept and force hang-up on connected calls (AG-15..22)."""
+    center = app.state.center
+    aid = _agent_id(web_db)
+    center.agent_login(aid, ready=True)
+    call_id = center.offer_call("13800138000", "4008001000")
+    center.answer(aid, call_id)
+    assert center.agent_view(aid).state is AgentState.ON_CALL
+    sup = client_for("supervisor")
+    board = sup.get("/api/wallboard").json()
+    row = next(a for a in board["agents"] if a["agent_id"] == str(aid))
+    assert (row["call_id"], row["caller"], board["calls_connected"]) == (call_id, "13800138000", 1)
+    for action in ("listen", "stop_monitor", "whisper", "stop_monitor", "barge"):
+        res = sup.post(f"/api/wallboard/agents/{aid}/actions/{action}", json={})
+        assert res.status_code == 200, (action, res.text)
+    res = sup.post(f"/api/wallboard/agents/{aid}/actions/intercept", json={})
+    assert res.status_code == 200, res.text
+    assert center.agent_view(aid).state is AgentState.AFTER_CALL_WORK  # the agent is dropped
+    sup.post(f"/api/wallboard/agents/{aid}/actions/force_idle", json={})
+    second = center.offer_call("13800138001", "4008001000")
+    center.answer(aid, second)
+    res = sup.post(f"/api/wallboard/agents/{aid}/actions/force_hangup", json={"reason": "违规"})
+    assert res.status_code == 200, res.text
+    assert center.agent_view(aid).call_id == ""
+    with web_db.session() as s:
+        call = s.get(Call, second)
+        assert call is not None and call.ended_at is not None
+        done = [
+            (e.action, e.detail["allowed"], e.detail["call_id"])
+            for e in s.scalars(select(AuditEntry).order_by(AuditEntry.id))
+            if e.action.startswith("supervisor.")
+        ]
+    assert done == [
+        ("supervisor.listen", True, call_id),
+        ("supervisor.stop_monitor", True, call_id),
+        ("supervisor.whisper", True, call_id),
+        ("supervisor.stop_monitor", True, call_id),
+        ("supervisor.barge", True, call_id),
+        ("supervisor.intercept", True, call_id),
+        ("supervisor.force_idle", True, ""),
+        ("supervisor.force_hangup", True, second),
+    ]
