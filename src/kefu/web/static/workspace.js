@@ -153,6 +153,7 @@
       loadWaiting();
     } else if (ev.type === "connected") {
       $("call-status").textContent = T.answered;
+      loadWaiting();
     } else if (ev.type === "call_ended" || ev.type === "offer_withdrawn" || ev.type === "intercepted") {
       if (ev.call_id === st.callId) endCall();
     } else if (ev.type === "missed") {
