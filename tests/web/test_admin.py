@@ -171,3 +171,29 @@ def test_audit_log_lists_logins(client_for: Callable[[str], TestClient]) -> None
     admin = client_for("admin")
     entries = admin.get("/api/admin/audit", params={"action": "login.success"}).json()
     assert entries and entries[0]["actor"] == "admin1" and entries[0]["source_ip"]
+
+
+def test_center_reload_applies_new_queues(
+    client_for: Callable[[str], TestClient], app: FastAPI
+) -> None:
+    admin = client_for("admin")
+    agent = client_for("agent")
+    agent.post("/api/agent/state", json={"state": "idle"})
+    admin.post("/api/admin/queues", json={"name": "vip", "ring_timeout_s": 10})
+    admin.post(
+        "/api/admin/numbers", json={"number": "4008880000", "target": "queue", "queue": "vip"}
+    )
+    assert "vip" not in app.state.center.engine.queues
+    boss = client_for("supervisor")
+    call_id = boss.post("/api/sim/calls", json={"caller": "13800138000"}).json()["call_id"]
+    res = admin.post("/api/admin/center/reload")
+    assert res.status_code == 409 and res.json()["error_id"] == "calls-in-progress"
+    boss.post(f"/api/sim/calls/{call_id}/hangup")
+    res = admin.post("/api/admin/center/reload")
+    assert res.status_code == 200 and res.json()["queues"] == ["vip"]
+    assert agent.get("/api/agent/state").json()["state"] == "idle"  # seat kept
+    call_id = boss.post(
+        "/api/sim/calls", json={"caller": "13800138000", "dialed": "4008880000"}
+    ).json()["call_id"]
+    waiting = agent.get("/api/queues/waiting").json()
+    assert [(w["call_id"], w["queue"]) for w in waiting] == [(call_id, "vip")]

@@ -235,6 +235,28 @@ class Center:
         """The engine's clock."""
         return self.clock()
 
+    def reload(self) -> bool:
+        """Rebuild the core from the stored configuration (queues, numbers, skills, blacklist).
+
+        Only between calls: returns False, changing nothing, while any call is in the center.
+        Logged-in agents are logged in again, idle ones idle, the others busy.
+        """
+        with self._lock:
+            if self.engine.calls:
+                return False
+            seats = {
+                aid: a.state
+                for aid, a in self.engine.agents.items()
+                if a.state is not AgentState.LOGGED_OUT
+            }
+            config, self.queue_ids = build_config(self.db)
+            self.engine = ContactCenter(config)
+            self.calls.clear()
+            for aid, state in seats.items():
+                self.agent_login(int(aid), ready=state is AgentState.IDLE)
+        self._poke()
+        return True
+
     # -- agents (AG-01..AG-06, AG-09, AG-13) -------------------------------------------------
     def agent_login(self, agent_id: int, *, ready: bool = False) -> AgentView:
         """Log the agent's seat in (busy unless `ready`) with their skills and groups."""

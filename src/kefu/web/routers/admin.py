@@ -421,6 +421,22 @@ def create_number(user: AdminUser, session: SessionDep, body: NumberIn) -> dict[
     return {"id": n.id, "number": n.number, "target": n.target.value}
 
 
+@router.post("/api/admin/center/reload")
+def reload_center(request: Request, user: AdminUser) -> dict[str, Any]:
+    """Apply stored queue, number, skill and blacklist changes to the running center.
+
+    Refused (409) while calls are in progress; try again between calls.
+    """
+    from kefu.services.center import Center
+    from kefu.web.errors import WebError
+
+    center: Center = request.app.state.center
+    if not center.reload():
+        raise WebError("calls-in-progress", "calls are in progress; reload between calls", 409)
+    audit.record(get_db(request), "center.reload", actor_id=user.id)
+    return {"queues": list(center.engine.queues)}
+
+
 # -- IVR flows and rulebooks: validated, versioned ----------------------------------------
 def _check_ivr(content: str, name: str) -> None:
     from kefu.core.ivr_flow import FlowError, parse_flow
