@@ -140,6 +140,7 @@ def test_demo_traffic_moves_the_center_and_fills_qa(tmp_path: Path, web_db: Data
     with web_db.session() as s:
         calls = s.scalars(select(Call).where(Call.disposition == Disposition.ANSWERED)).all()
         assert all(c.agent_id is not None and c.answered_at is not None for c in calls)
+        assert all(c.queue_id is not None for c in s.scalars(select(Call)))  # queue stats
         regions = {c.caller_region for c in s.scalars(select(Call))}
         assert len(regions - {None}) >= 2  # callers from several provinces
         results = s.scalars(select(QaResult)).all()

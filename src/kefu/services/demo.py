@@ -242,6 +242,7 @@ class DemoTraffic:
         transcripts: dict[str, Any] | None = None,
         bots: list[Bot] | None = None,
         break_chance: float = 0.12,
+        warmup: int = 3,
     ) -> None:
         if speed <= 0 or rate < 0:
             raise DemoError("speed must be > 0 and rate >= 0")
@@ -255,6 +256,7 @@ class DemoTraffic:
         self.speed = speed
         self.rate = rate
         self.break_chance = break_chance
+        self.warmup = warmup
         self.bots = bots if bots is not None else provision(db, self.scenario, self.transcripts)
         self.stats = DemoStats()
         self.time_scale = float(self.transcripts.get("time_scale", 1.0))
@@ -313,13 +315,18 @@ class DemoTraffic:
             cum.append(acc / total)
         loop = asyncio.get_running_loop()
         started = loop.time()
+        warm = self.warmup if index == 0 else 0
         while True:
             k = int((loop.time() - started) * self.speed // period) % len(spec.rates)
             per_second = spec.rates[k] / 3600.0 * self.rate
-            if per_second <= 0:
+            if warm > 0:  # the first calls come at once: the board moves from the start
+                warm -= 1
+                await self._sleep(self.rng.uniform(0.5, 3.0))
+            elif per_second <= 0:
                 await self._sleep(period / 10)
                 continue
-            await self._sleep(self.rng.expovariate(per_second))
+            else:
+                await self._sleep(self.rng.expovariate(per_second))
             p = prefixes[min(bisect.bisect_left(cum, self.rng.random()), len(prefixes) - 1)]
             width = 11 - len(p)
             caller = p + (f"{self.rng.randrange(10**width):0{width}d}" if width > 0 else "")
@@ -328,7 +335,8 @@ class DemoTraffic:
                 (n for q in self.scenario.queues if q.name == queue for n in q.numbers), ""
             )
             try:
-                call_id = self.center.offer_call(caller, dialed, spec.queue)
+                # the queue is named (not left to number routing) so the CDR row carries it
+                call_id = self.center.offer_call(caller, dialed, queue or None)
             except (CoreError, KeyError) as exc:
                 log.warning("demo: offer failed: %s", exc)
                 continue
