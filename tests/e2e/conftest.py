@@ -113,7 +113,18 @@ def kefu_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KefuServer
     env = {**os.environ, "KEFU_CONFIG": str(data_dir / "none.toml")}
     log = (data_dir / "serve.log").open("wb")
     process = subprocess.Popen(
-        [kefu, "serve", "--port", str(port), "--data-dir", str(data_dir), "--demo"],
+        # --demo-rate 0: the call-injection API only, no demo traffic (deterministic tests)
+        [
+            kefu,
+            "serve",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(data_dir),
+            "--demo",
+            "--demo-rate",
+            "0",
+        ],
         stdout=log,
         stderr=subprocess.STDOUT,
         env=env,

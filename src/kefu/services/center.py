@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from kefu.core import commands as cmd
 from kefu.core.acd import CenterConfig, ContactCenter
@@ -79,6 +80,7 @@ from kefu.store.models import (
 from kefu.store.repositories import AuditRepository
 
 DEFAULT_QUEUE = "default"
+_WRITE_RETRIES = 5
 _OUTCOME_DISPOSITION = {
     "answered": Disposition.ANSWERED,
     "abandoned": Disposition.ABANDONED,
@@ -456,8 +458,19 @@ class Center:
     def _execute(self, commands: list[cmd.Command], now: float) -> None:
         for c in commands:
             handler = getattr(self, "_on_" + type(c).__name__, None)
-            if handler is not None:
-                handler(c, now)
+            if handler is None:
+                continue
+            # SQLite (WAL, deferred BEGIN) refuses a read-then-write transaction at once when
+            # another connection committed in between; the handlers write before they
+            # publish and are idempotent, so a short retry is safe.
+            for attempt in range(_WRITE_RETRIES):
+                try:
+                    handler(c, now)
+                    break
+                except OperationalError as exc:
+                    if "locked" not in str(exc) or attempt == _WRITE_RETRIES - 1:
+                        raise
+                    time.sleep(0.01 * (attempt + 1))
 
     def _publish_agent(self, agent_id: str, event: dict[str, Any]) -> None:
         self.hub.publish(f"agent:{agent_id}", event)
