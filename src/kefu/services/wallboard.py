@@ -22,7 +22,7 @@ from kefu.core.supervision import SupervisorAction
 from kefu.errors import KefuError
 from kefu.security.masking import mask_phone
 from kefu.services import blacklist, reports
-from kefu.services.center import Center
+from kefu.services.center import DEFAULT_QUEUE, Center
 from kefu.store.db import Database
 from kefu.store.models import (
     Agent,
@@ -115,7 +115,7 @@ def snapshot(
     queues = []
     for q in board.queues:
         s = stats.get(q.name)
-        if s is None and q.name not in center.queue_ids:
+        if s is None and q.name == DEFAULT_QUEUE and q.name not in center.queue_ids:
             s = stats.get("")  # the built-in default queue has no row: its calls have none
         queues.append(
             {
