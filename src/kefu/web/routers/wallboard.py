@@ -78,6 +78,7 @@ class SnapshotCache:
         self.value: dict[str, Any] | None = None
         self.at = 0.0
         self.lock = asyncio.Lock()
+        self._text: tuple[tuple[int, tuple[str, ...]], dict[str, Any], str] | None = None
 
     async def get(self, center: Center, db: Database) -> dict[str, Any]:
         """A snapshot at most SNAPSHOT_TTL_S old."""
@@ -86,6 +87,15 @@ class SnapshotCache:
                 self.value = await asyncio.to_thread(wallboard.snapshot, center, db)
                 self.at = time.monotonic()
             return self.value
+
+    async def text(self, center: Center, db: Database, actions: list[str]) -> str:
+        """The snapshot frame as JSON text, encoded once per snapshot and role."""
+        value = await self.get(center, db)
+        key = (id(value), tuple(actions))
+        if self._text is None or self._text[0] != key or self._text[1] is not value:
+            frame = {"type": "snapshot", "actions": actions, **value}
+            self._text = (key, value, json.dumps(frame, ensure_ascii=False))
+        return self._text[2]
 
     def invalidate(self) -> None:
         """Forget the snapshot after an action, so the next one is fresh."""
@@ -221,8 +231,7 @@ async def wallboard_socket(websocket: WebSocket) -> None:
     actions = _actions_for(user.role)
 
     async def send_snapshot() -> None:
-        data = await cache.get(center, db)
-        await websocket.send_json({"type": "snapshot", "actions": actions, **data})
+        await websocket.send_text(await cache.text(center, db, actions))
 
     async def drain() -> None:
         # The browser sends nothing; reading notices when it goes away.
