@@ -197,3 +197,10 @@ def test_center_reload_applies_new_queues(
     ).json()["call_id"]
     waiting = agent.get("/api/queues/waiting").json()
     assert [(w["call_id"], w["queue"]) for w in waiting] == [(call_id, "vip")]
+    agent.post("/api/agent/answer", json={"call_id": call_id})
+    with app.state.db.session() as s:
+        from kefu.store.models import Call, Queue
+
+        call = s.get(Call, call_id)
+        vip = s.query(Queue).filter_by(name="vip").one()
+        assert call is not None and call.queue_id == vip.id  # number-routed call keeps its queue

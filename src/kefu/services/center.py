@@ -559,6 +559,8 @@ class Center:
             if call is None:
                 return
             call.queued_at = call.queued_at or _dt(c.arrived)
+            if call.queue_id is None:  # routed by the dialled number: the core named the queue
+                call.queue_id = self.queue_ids.get(c.queue)
             call.wait_seconds = c.waited
             disposition = _OUTCOME_DISPOSITION.get(c.outcome.value)
             if disposition is not None:
