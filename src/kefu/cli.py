@@ -86,10 +86,22 @@ def serve(
     port: int | None = typer.Option(None, help="HTTP port [env KEFU_PORT]."),
     data_dir: Path | None = DataDirOpt,
     database_url: str | None = DatabaseOpt,
+    demo: bool = typer.Option(
+        False,
+        "--demo",
+        help="Demo: live traffic, bot agents, QA results, and the call-injection API (/api/sim).",
+    ),
+    demo_rate: float = typer.Option(
+        1.0,
+        "--demo-rate",
+        min=0.0,
+        help="Demo call arrival rate multiplier; 0: injection API only.",
+    ),
 ) -> None:
     """Run the contact center: migrate, create the admin on first start, serve HTTP."""
     import uvicorn
 
+    from kefu.services.demo import demo_app, login_hint
     from kefu.web.app import create_app
 
     settings = _settings(host=host, port=port, data_dir=data_dir, database_url=database_url)
@@ -102,9 +114,12 @@ def serve(
             " (shown once; change it at first login)."
         )
     _check_port_free(settings.host, settings.port)
+    web = create_app(settings, db) if not demo else demo_app(settings, db, rate=demo_rate)
+    if demo:
+        console.print(login_hint(settings, web), markup=False)
     console.print(f"kefu serving on http://{settings.host}:{settings.port}")
     uvicorn.run(
-        create_app(settings, db),
+        web,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,

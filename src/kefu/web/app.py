@@ -1,29 +1,129 @@
-"""The FastAPI application factory. Settings come in; nothing is read at import time."""
+"""The FastAPI application factory. Settings come in; nothing is read at import time.
+
+Wiring, in one place: the session codec (secret from the data dir), the CSRF cookie
+middleware, the error catalogue, templates and static files, the live hub and the center
+runtime (started and stopped with the app), and one router per resource.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import importlib
+import logging
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from kefu import __version__
 from kefu.config import Settings
+from kefu.services import kb, tickets
+from kefu.services.center import Center
+from kefu.services.chat import ChatService
+from kefu.services.live import LiveHub
 from kefu.store.db import Database
+from kefu.web import errors
+from kefu.web.auth import LoginThrottle, Sessions, load_secret, sessions_of
+
+HERE = Path(__file__).resolve().parent
+ESCALATION_PERIOD_S = 60.0
+log = logging.getLogger(__name__)
+# Routers of this package: each module exposes `router`. The optional ones belong to
+# features that may not be present in every build.
+ROUTERS = ("auth", "agent", "workspace", "customers", "tickets", "kb", "blacklist", "chat", "admin")
+OPTIONAL_ROUTERS = ("wallboard", "qa", "reports")
+# Paths reachable without logging in (the route-coverage test checks every other one).
+PUBLIC_PATHS = frozenset(
+    {
+        "/",
+        "/health",
+        "/login",
+        "/api/auth/login",
+        "/api/auth/csrf",
+        "/chat",
+        "/api/chat/public/start",
+        "/ws/chat/public/{token}",
+        "/static",
+        "/openapi.json",
+        "/docs",
+        "/docs/oauth2-redirect",
+        "/redoc",
+    }
+)
 
 
-def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
-    """Build the web application for `settings`, on `db` or the database they name."""
+def create_app(settings: Settings, db: Database | None = None, *, demo: bool = False) -> FastAPI:
+    """Build the web application for `settings`, on `db` or the database they name.
+
+    `demo` enables the call-injection endpoints (/api/sim/*) that offer calls into the
+    center as a trunk would (tests and demonstrations without a SIP trunk).
+    """
     database = db or Database.from_url(settings.resolved_database_url)
+    with database.session() as session:  # templates of BF-01..04 and the standard scripts
+        tickets.seed_types(session)
+        kb.seed(session)
+    hub = LiveHub()
+    center = Center(database, hub)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await center.start()
+        # live demo traffic (kefu.services.demo.demo_app sets it for `kefu serve --demo`)
+        traffic = getattr(app.state, "demo_traffic", None)
+        if traffic is not None:
+            await traffic.start()
+        escalator = asyncio.create_task(_escalate_forever(database), name="kefu-escalation")
+        try:
+            yield
+        finally:
+            if traffic is not None:
+                await traffic.stop()
+            escalator.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await escalator
+            await center.stop()
+
     app = FastAPI(
         title="kefu",
         version=__version__,
         description="kefu (客服) contact center API",
+        lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.db = database
+    app.state.demo = demo
+    app.state.hub = hub
+    app.state.center = center
+    app.state.chat = ChatService(database, hub)
+    app.state.sessions = Sessions(load_secret(settings.data_dir))
+    app.state.throttle = LoginThrottle()
+    errors.install(app)
+
+    @app.middleware("http")
+    async def csrf_cookie(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        # Every client gets a session cookie carrying its CSRF token.
+        sessions = sessions_of(request)
+        data = sessions.read(request)
+        fresh = "c" not in data
+        if fresh:
+            data = {**data, "c": secrets.token_urlsafe(24)}
+            request.scope["kefu.session"] = data
+        response = await call_next(request)
+        if fresh and "set-cookie" not in response.headers:
+            sessions.write(request, response, request.scope.get("kefu.session") or data)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        return response
 
     @app.get("/health", tags=["system"], summary="Liveness and database check")
     def health() -> JSONResponse:
@@ -37,4 +137,40 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
         body["status"] = "ok"
         return JSONResponse(body)
 
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    for name in ROUTERS + OPTIONAL_ROUTERS:
+        try:
+            module = importlib.import_module(f"kefu.web.routers.{name}")
+        except ModuleNotFoundError as exc:
+            if name in OPTIONAL_ROUTERS and exc.name == f"kefu.web.routers.{name}":
+                continue
+            raise
+        app.include_router(module.router)
     return app
+
+
+async def _escalate_forever(db: Database) -> None:
+    """SLA-02: escalate overdue tickets every minute."""
+    while True:
+        try:
+            with db.session() as session:
+                tickets.escalate_overdue(session)
+        except SQLAlchemyError:
+            log.exception("ticket escalation failed")
+        await asyncio.sleep(ESCALATION_PERIOD_S)
+
+
+def all_routes(app: FastAPI) -> list[Any]:
+    """Every route of the app, with included routers expanded (FastAPI may wrap them)."""
+    out: list[Any] = []
+
+    def walk(routes: Any) -> None:
+        for r in routes:
+            inner = getattr(r, "original_router", None)
+            if inner is not None:
+                walk(inner.routes)
+            else:
+                out.append(r)
+
+    walk(app.router.routes)
+    return out

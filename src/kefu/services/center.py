@@ -1,0 +1,680 @@
+"""The runtime that holds the pure ACD core (`kefu.core.acd.ContactCenter`) for the web process.
+
+Theory of operation: every change goes through `Center.apply(event)`, under one lock. The
+engine returns commands; `_execute` persists what the store keeps (CDRs, legs, holds,
+missed rings, audit) and publishes live events on the hub (screen pop, agent states,
+queue changes). A single asyncio task drives the engine's timers with wall-clock time: it
+sleeps until `next_deadline()` (or until an event may have moved it) and calls
+`handle_timer(now)`. Audio (ringing real phones, bridging, listen/whisper/barge mixing)
+belongs to the SIP adapter; here only the core state changes, the CDR and the audit happen.
+
+Agent ids in the core are the `agents.id` primary keys as strings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+
+from kefu.core import commands as cmd
+from kefu.core.acd import CenterConfig, ContactCenter
+from kefu.core.agent import AgentState
+from kefu.core.errors import PermissionDenied, UnknownAgent
+from kefu.core.events import (
+    AgentAnswered,
+    AgentHungUp,
+    AgentLoggedIn,
+    AgentLoggedOut,
+    BlacklistChanged,
+    CallArrived,
+    CallerHungUp,
+    ConferenceRequested,
+    Event,
+    HoldRequested,
+    MuteRequested,
+    PickupRequested,
+    ResumeRequested,
+    SkillGroupSignedIn,
+    SkillGroupSignedOut,
+    StateRequested,
+    SupervisorRequested,
+    TransferKind,
+    TransferRequested,
+)
+from kefu.core.queue import OverflowKind as CoreOverflow
+from kefu.core.queue import QueueConfig
+from kefu.core.queue import Strategy as CoreStrategy
+from kefu.core.supervision import Role as CoreRole
+from kefu.core.supervision import SupervisorAction
+from kefu.core.wallboard import AgentView, WaitingCallView
+from kefu.services.live import LiveHub
+from kefu.store.db import Database
+from kefu.store.models import (
+    Agent,
+    BlacklistEntry,
+    Call,
+    CallHold,
+    CallLeg,
+    Direction,
+    Disposition,
+    Number,
+    NumberTarget,
+    Party,
+    Queue,
+    QueueSkill,
+    Role,
+    Skill,
+    SkillGroup,
+    SkillGroupMember,
+    User,
+)
+from kefu.store.repositories import AuditRepository
+
+DEFAULT_QUEUE = "default"
+_WRITE_RETRIES = 5
+_OUTCOME_DISPOSITION = {
+    "answered": Disposition.ANSWERED,
+    "abandoned": Disposition.ABANDONED,
+    "overflowed": Disposition.OVERFLOWED,
+    "voicemail": Disposition.VOICEMAIL,
+    "rejected": Disposition.REJECTED,
+}
+
+
+def _dt(ts: float) -> dt.datetime:
+    return dt.datetime.fromtimestamp(ts, dt.UTC)
+
+
+@dataclass(slots=True)
+class LiveCall:
+    """What the web process remembers of an active call, beyond the core's state."""
+
+    call_id: str
+    caller: str
+    region: str
+    queue: str | None
+    customer_id: int | None = None
+    agent_id: str | None = None
+    hold_started: float | None = None
+    ringing: set[str] = field(default_factory=set)
+
+
+def build_config(db: Database) -> tuple[CenterConfig, dict[str, int]]:
+    """The core configuration from the store: queues, their skills and numbers, blacklist."""
+    with db.session() as session:
+        queues = session.scalars(select(Queue).order_by(Queue.id)).all()
+        skills = {s.id: s.name for s in session.scalars(select(Skill))}
+        groups = {g.id: g.name for g in session.scalars(select(SkillGroup))}
+        numbers: dict[int, list[str]] = {}
+        for n in session.scalars(select(Number).where(Number.target == NumberTarget.QUEUE)):
+            if n.queue_id is not None:
+                numbers.setdefault(n.queue_id, []).append(n.number)
+        required: dict[int, dict[str, int]] = {}
+        for qs in session.scalars(select(QueueSkill)):
+            required.setdefault(qs.queue_id, {})[skills[qs.skill_id]] = qs.min_level
+        names = {q.id: q.name for q in queues}
+        configs = []
+        for q in queues:
+            need = dict(required.get(q.id, {}))
+            if q.skill_group_id is not None:
+                need[group_key(groups[q.skill_group_id])] = 1
+            overflow = CoreOverflow.REJECT
+            if q.overflow.value in ("queue", "voicemail", "callback"):
+                overflow = CoreOverflow(q.overflow.value)
+            configs.append(
+                QueueConfig(
+                    name=q.name,
+                    numbers=tuple(numbers.get(q.id, ())),
+                    priority=q.priority,
+                    strategy=CoreStrategy(q.strategy.value),
+                    skills=need,
+                    ring_timeout=float(q.ring_timeout_s),
+                    max_wait=float(q.max_wait_s),
+                    overflow=overflow,
+                    overflow_queue=names.get(q.overflow_queue_id or -1),
+                    owner_wait=float(q.owner_wait_s),
+                )
+            )
+        ids = {q.name: q.id for q in queues}
+        if not configs:
+            configs.append(QueueConfig(name=DEFAULT_QUEUE))
+        blacklist = frozenset(e.number for e in session.scalars(select(BlacklistEntry)))
+    return (
+        CenterConfig(queues=tuple(configs), blacklist=blacklist, default_queue=configs[0].name),
+        ids,
+    )
+
+
+def group_key(name: str) -> str:
+    """The core skill key of a skill group (groups and skills share the core's namespace)."""
+    return f"group:{name}"
+
+
+class Center:
+    """The live contact center of this process. See the module docstring."""
+
+    def __init__(self, db: Database, hub: LiveHub, clock: Callable[[], float] = time.time) -> None:
+        self.db = db
+        self.hub = hub
+        self.clock = clock
+        config, self.queue_ids = build_config(db)
+        self.engine = ContactCenter(config)
+        self.calls: dict[str, LiveCall] = {}
+        self.agent_labels: dict[str, str] = {}  # core id -> 工号
+        self._lock = threading.RLock()
+        self._wake: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._seq = 0
+
+    # -- the timer task --------------------------------------------------------------------
+    async def start(self) -> None:
+        """Start driving the engine's timers with wall-clock time."""
+        self._loop = asyncio.get_running_loop()
+        self.hub.bind(self._loop)
+        self._wake = asyncio.Event()
+        self._task = asyncio.create_task(self._run(), name="kefu-center-timers")
+
+    async def stop(self) -> None:
+        """Stop the timer task."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        assert self._wake is not None
+        while True:
+            with self._lock:
+                deadline = self.engine.next_deadline()
+            timeout = None if deadline is None else max(0.0, deadline - self.clock())
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout)
+            now = self.clock()
+            with self._lock:
+                due = self.engine.next_deadline()
+                if due is not None and due <= now:
+                    self._execute(self.engine.handle_timer(now), now)
+
+    def _poke(self) -> None:
+        if self._wake is None or self._loop is None:
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is self._loop:
+            self._wake.set()
+        else:
+            self._loop.call_soon_threadsafe(self._wake.set)
+
+    # -- applying events -------------------------------------------------------------------
+    def apply(self, event: Event) -> list[cmd.Command]:
+        """Apply one event to the core and carry out its commands."""
+        with self._lock:
+            try:
+                out = self.engine.handle(event)
+            except PermissionDenied as exc:
+                if exc.audit is not None:  # AG-22: refused attempts are audited too
+                    self._execute([exc.audit], self.clock())
+                raise
+            self._execute(out, self.clock())
+        self._poke()
+        return out
+
+    def now(self) -> float:
+        """The engine's clock."""
+        return self.clock()
+
+    def reload(self) -> bool:
+        """Rebuild the core from the stored configuration (queues, numbers, skills, blacklist).
+
+        Only between calls: returns False, changing nothing, while any call is in the center.
+        Logged-in agents are logged in again, idle ones idle, the others busy.
+        """
+        with self._lock:
+            if self.engine.calls:
+                return False
+            seats = {
+                aid: a.state
+                for aid, a in self.engine.agents.items()
+                if a.state is not AgentState.LOGGED_OUT
+            }
+            config, self.queue_ids = build_config(self.db)
+            self.engine = ContactCenter(config)
+            self.calls.clear()
+            for aid, state in seats.items():
+                self.agent_login(int(aid), ready=state is AgentState.IDLE)
+        self._poke()
+        return True
+
+    # -- agents (AG-01..AG-06, AG-09, AG-13) -------------------------------------------------
+    def agent_login(self, agent_id: int, *, ready: bool = False) -> AgentView:
+        """Log the agent's seat in (busy unless `ready`) with their skills and groups."""
+        aid = str(agent_id)
+        with self.db.session() as session:
+            agent = session.get(Agent, agent_id)
+            if agent is None:
+                raise KeyError(agent_id)
+            skills = {s.skill.name: s.level for s in agent.skills}
+            signed = set(skills)
+            for m in session.execute(
+                select(SkillGroupMember.signed_in, SkillGroup.name)
+                .join(SkillGroup, SkillGroup.id == SkillGroupMember.group_id)
+                .where(SkillGroupMember.agent_id == agent_id)
+            ):
+                skills[group_key(m.name)] = 1
+                if m.signed_in:
+                    signed.add(group_key(m.name))
+            role = CoreRole(agent.user.role.value)
+            extension = agent.extension
+            outside = agent.may_transfer_outside
+            self.agent_labels[aid] = agent.agent_no
+        with self._lock:
+            existing = self.engine.agents.get(aid)
+            if existing is None or existing.state is AgentState.LOGGED_OUT:
+                self.apply(
+                    AgentLoggedIn(
+                        aid,
+                        self.clock(),
+                        extension=extension,
+                        skills=skills,
+                        signed_in=frozenset(signed),
+                        role=role,
+                        may_transfer_outside=outside,
+                        ready=ready,
+                    )
+                )
+            return self.agent_view(agent_id)
+
+    def is_logged_in(self, agent_id: int) -> bool:
+        """Whether the agent's seat is logged in."""
+        a = self.engine.agents.get(str(agent_id))
+        return a is not None and a.state is not AgentState.LOGGED_OUT
+
+    def agent_logout(self, agent_id: int) -> None:
+        """Log the seat out (after the call, if on one)."""
+        if self.is_logged_in(agent_id):
+            self.apply(AgentLoggedOut(str(agent_id), self.clock()))
+
+    def set_state(self, agent_id: int, state: AgentState, reason: str = "") -> AgentView:
+        """示闲 / 示忙 (with a reason) / 小休 (AG-05)."""
+        self.apply(StateRequested(str(agent_id), state, self.clock(), reason))
+        return self.agent_view(agent_id)
+
+    def mute(self, agent_id: int, muted: bool) -> None:
+        """静音 on the current call."""
+        self.apply(MuteRequested(str(agent_id), muted, self.clock()))
+
+    def sign_group(self, agent_id: int, group: str, signed_in: bool) -> AgentView:
+        """签入/签出 a skill group (AG-06); the membership row remembers it."""
+        with self.db.session() as session:
+            row = session.execute(
+                select(SkillGroupMember)
+                .join(SkillGroup, SkillGroup.id == SkillGroupMember.group_id)
+                .where(SkillGroupMember.agent_id == agent_id, SkillGroup.name == group)
+            ).scalar_one_or_none()
+            if row is None:
+                raise LookupError(group)
+            row.signed_in = signed_in
+        if self.is_logged_in(agent_id):
+            key = group_key(group)
+            now = self.clock()
+            aid = str(agent_id)
+            self.apply(
+                SkillGroupSignedIn(aid, key, now)
+                if signed_in
+                else SkillGroupSignedOut(aid, key, now)
+            )
+        return self.agent_view(agent_id)
+
+    def answer(self, agent_id: int, call_id: str) -> None:
+        """The agent answers the offered call (the softphone's answer)."""
+        self.apply(AgentAnswered(str(agent_id), call_id, self.clock()))
+
+    def hangup(self, agent_id: int) -> None:
+        """The agent hangs up their call."""
+        a = self.engine.agents.get(str(agent_id))
+        if a is None or a.call is None:
+            from kefu.core.errors import IllegalTransition
+
+            raise IllegalTransition(f"agent {agent_id}", a.state if a else None, "hang up")
+        self.apply(AgentHungUp(str(agent_id), a.call.id, self.clock()))
+
+    def hold(self, agent_id: int) -> None:
+        """Hold (AG-09)."""
+        self.apply(HoldRequested(str(agent_id), self.clock()))
+
+    def resume(self, agent_id: int) -> None:
+        """Resume (AG-09)."""
+        self.apply(ResumeRequested(str(agent_id), self.clock()))
+
+    def transfer(self, agent_id: int, kind: TransferKind, target: str) -> None:
+        """Transfer to an agent (by id), a queue or an outside number (AG-08)."""
+        self.apply(TransferRequested(str(agent_id), kind, target, self.clock()))
+
+    def conference(self, agent_id: int, party: str) -> None:
+        """Three-way call with an agent id or an outside number (AG-08)."""
+        self.apply(ConferenceRequested(str(agent_id), party, self.clock()))
+
+    def pickup(self, agent_id: int, call_id: str) -> None:
+        """抢接 a call ringing at another agent (AG-13)."""
+        self.apply(PickupRequested(str(agent_id), call_id, self.clock()))
+
+    def supervise(
+        self, actor: int, role: Role, action: SupervisorAction, target_agent: int, reason: str = ""
+    ) -> None:
+        """A supervisor action (AG-15..AG-21); the core checks the role and audits."""
+        self.apply(
+            SupervisorRequested(
+                str(actor), CoreRole(role.value), action, str(target_agent), self.clock(), reason
+            )
+        )
+
+    def blacklist(self, actor: int, role: Role, number: str, blocked: bool) -> None:
+        """Tell the core a number is (un)blacklisted (AG-14)."""
+        self.apply(
+            BlacklistChanged(str(actor), CoreRole(role.value), number, blocked, self.clock())
+        )
+
+    # -- calls (from the SIP adapter, or the demo/test path) ------------------------------
+    def offer_call(self, caller: str, dialed: str, queue: str | None = None) -> str:
+        """A call arrives (CallArrived), as the trunk would deliver it; returns its id."""
+        with self._lock:
+            self._seq += 1
+            call_id = f"web-{int(self.clock() * 1000)}-{self._seq}"
+            region = self.engine.region(caller)
+            self.calls[call_id] = LiveCall(call_id, caller, region, queue)
+            self._persist_arrival(call_id, caller, dialed, region, queue)
+            self.apply(CallArrived(call_id, caller, dialed, self.clock(), queue=queue))
+        return call_id
+
+    def caller_hangup(self, call_id: str) -> None:
+        """The caller hangs up."""
+        self.apply(CallerHungUp(call_id, self.clock()))
+
+    # -- views -----------------------------------------------------------------------------
+    def agent_view(self, agent_id: int) -> AgentView:
+        """The agent's live state, or a logged-out view."""
+        with self._lock:
+            aid = str(agent_id)
+            try:
+                return self.engine.agent_view(aid, self.clock())
+            except UnknownAgent:
+                return AgentView(aid, AgentState.LOGGED_OUT, "", self.clock(), "", (), 0, 0, "")
+
+    def waiting_calls(self) -> list[WaitingCallView]:
+        """Calls waiting or ringing in queues (AG-12)."""
+        with self._lock:
+            return self.engine.waiting_calls(self.clock())
+
+    def agents(self) -> list[AgentView]:
+        """Every known agent's view."""
+        with self._lock:
+            now = self.clock()
+            views = []
+            for a in list(self.engine.agents):
+                try:
+                    views.append(self.engine.agent_view(a, now))
+                except UnknownAgent:
+                    continue
+            return views
+
+    def call_of(self, agent_id: int) -> LiveCall | None:
+        """The call the agent is offered or on."""
+        a = self.engine.agents.get(str(agent_id))
+        if a is None or a.call is None:
+            return None
+        return self.calls.get(a.call.id)
+
+    # -- commands --------------------------------------------------------------------------
+    def _persist_arrival(
+        self, call_id: str, caller: str, dialed: str, region: str, queue: str | None
+    ) -> None:
+        with self.db.session() as session:
+            session.add(
+                Call(
+                    id=call_id,
+                    direction=Direction.INBOUND,
+                    caller=caller,
+                    callee=dialed,
+                    caller_region=region or None,
+                    queue_id=self.queue_ids.get(queue or ""),
+                    offered_at=_dt(self.clock()),
+                )
+            )
+
+    def _execute(self, commands: list[cmd.Command], now: float) -> None:
+        for c in commands:
+            handler = getattr(self, "_on_" + type(c).__name__, None)
+            if handler is None:
+                continue
+            # SQLite (WAL, deferred BEGIN) refuses a read-then-write transaction at once when
+            # another connection committed in between; the handlers write before they
+            # publish and are idempotent, so a short retry is safe.
+            for attempt in range(_WRITE_RETRIES):
+                try:
+                    handler(c, now)
+                    break
+                except OperationalError as exc:
+                    if "locked" not in str(exc) or attempt == _WRITE_RETRIES - 1:
+                        raise
+                    time.sleep(0.01 * (attempt + 1))
+
+    def _publish_agent(self, agent_id: str, event: dict[str, Any]) -> None:
+        self.hub.publish(f"agent:{agent_id}", event)
+
+    def _on_RingAgent(self, c: cmd.RingAgent, now: float) -> None:
+        live = self.calls.get(c.call_id)
+        if live is not None:
+            live.ringing.add(c.agent_id)
+        with self.db.session() as session:
+            call = session.get(Call, c.call_id)
+            if call is not None and call.ringing_at is None:
+                call.ringing_at = _dt(now)
+            session.add(
+                CallLeg(
+                    call_id=c.call_id,
+                    party=Party.AGENT,
+                    address=c.extension,
+                    agent_id=int(c.agent_id),
+                    started_at=_dt(now),
+                )
+            )
+        self._publish_agent(
+            c.agent_id,
+            {
+                "type": "offer",
+                "call_id": c.call_id,
+                "caller": c.caller,
+                "region": c.region,
+                "timeout": c.timeout,
+            },
+        )
+        self.hub.publish("wallboard", {"type": "call_ringing", "call_id": c.call_id})
+
+    def _end_leg(self, call_id: str, agent_id: str, now: float, *, answered: bool) -> None:
+        with self.db.session() as session:
+            leg = session.scalars(
+                select(CallLeg)
+                .where(
+                    CallLeg.call_id == call_id,
+                    CallLeg.agent_id == int(agent_id),
+                    CallLeg.ended_at.is_(None),
+                )
+                .order_by(CallLeg.id.desc())
+            ).first()
+            if leg is None:
+                return
+            if answered:
+                leg.answered_at = _dt(now)
+            else:
+                leg.ended_at = _dt(now)
+
+    def _on_StopRinging(self, c: cmd.StopRinging, now: float) -> None:
+        live = self.calls.get(c.call_id)
+        if live is not None:
+            live.ringing.discard(c.agent_id)
+        a = self.engine.agents.get(c.agent_id)
+        still_ours = a is not None and a.call is not None and a.call.id == c.call_id
+        if not still_ours:
+            self._end_leg(c.call_id, c.agent_id, now, answered=False)
+        self._publish_agent(c.agent_id, {"type": "offer_withdrawn", "call_id": c.call_id})
+
+    def _on_RingMissed(self, c: cmd.RingMissed, now: float) -> None:
+        self._end_leg(c.call_id, c.agent_id, now, answered=False)
+        self._publish_agent(
+            c.agent_id, {"type": "missed", "call_id": c.call_id, "reason": c.reason}
+        )
+
+    def _on_Bridge(self, c: cmd.Bridge, now: float) -> None:
+        live = self.calls.get(c.call_id)
+        if live is not None:
+            live.agent_id = c.agent_id
+        self._end_leg(c.call_id, c.agent_id, now, answered=True)
+        with self.db.session() as session:
+            call = session.get(Call, c.call_id)
+            if call is not None:
+                call.answered_at = call.answered_at or _dt(now)
+                call.agent_id = int(c.agent_id)
+                if live is not None and live.customer_id is not None:
+                    call.customer_id = live.customer_id
+        self._publish_agent(c.agent_id, {"type": "connected", "call_id": c.call_id})
+        self.hub.publish("wallboard", {"type": "call_connected", "call_id": c.call_id})
+
+    def _on_CallRecord(self, c: cmd.CallRecord, now: float) -> None:
+        with self.db.session() as session:
+            call = session.get(Call, c.call_id)
+            if call is None:
+                return
+            call.queued_at = call.queued_at or _dt(c.arrived)
+            if call.queue_id is None:  # routed by the dialled number: the core named the queue
+                call.queue_id = self.queue_ids.get(c.queue)
+            call.wait_seconds = c.waited
+            disposition = _OUTCOME_DISPOSITION.get(c.outcome.value)
+            if disposition is not None:
+                call.disposition = disposition
+            if c.outcome.value != "answered" and call.ended_at is None:
+                call.ended_at = _dt(now)
+        self.hub.publish("wallboard", {"type": "queue_changed", "queue": c.queue})
+
+    def _on_Reject(self, c: cmd.Reject, now: float) -> None:
+        with self.db.session() as session:
+            call = session.get(Call, c.call_id)
+            if call is not None:
+                call.disposition = Disposition.REJECTED
+                call.ended_at = _dt(now)
+                call.hangup_by = Party.SYSTEM
+        self.calls.pop(c.call_id, None)
+
+    def _finish_call(self, call_id: str, now: float, by: Party) -> None:
+        live = self.calls.pop(call_id, None)
+        with self.db.session() as session:
+            call = session.get(Call, call_id)
+            if call is not None and call.ended_at is None:
+                call.ended_at = _dt(now)
+                call.hangup_by = by
+                if call.disposition is None:
+                    call.disposition = (
+                        Disposition.ANSWERED if call.answered_at else Disposition.ABANDONED
+                    )
+            for leg in session.scalars(
+                select(CallLeg).where(CallLeg.call_id == call_id, CallLeg.ended_at.is_(None))
+            ):
+                leg.ended_at = _dt(now)
+                leg.hangup_by = by
+        if live is not None and live.agent_id is not None:
+            self._publish_agent(live.agent_id, {"type": "call_ended", "call_id": call_id})
+
+    def _on_Hangup(self, c: cmd.Hangup, now: float) -> None:
+        by = Party.AGENT if c.reason == "agent" else Party.CUSTOMER
+        if c.reason not in ("agent", "caller"):
+            by = Party.SUPERVISOR if "super" in c.reason or "force" in c.reason else by
+        self._finish_call(c.call_id, now, by)
+
+    def _on_CallHandled(self, c: cmd.CallHandled, now: float) -> None:
+        if c.call_id in self.calls:
+            self._finish_call(c.call_id, now, Party.CUSTOMER)
+
+    def _on_DialOutside(self, c: cmd.DialOutside, now: float) -> None:
+        self._finish_call(c.call_id, now, Party.AGENT)
+
+    def _on_Hold(self, c: cmd.Hold, now: float) -> None:
+        live = self.calls.get(c.call_id)
+        if live is not None:
+            live.hold_started = now
+        with self.db.session() as session:
+            session.add(CallHold(call_id=c.call_id, started_at=_dt(now)))
+
+    def _on_Resume(self, c: cmd.Resume, now: float) -> None:
+        live = self.calls.get(c.call_id)
+        with self.db.session() as session:
+            hold = session.scalars(
+                select(CallHold).where(CallHold.call_id == c.call_id, CallHold.ended_at.is_(None))
+            ).first()
+            if hold is not None:
+                hold.ended_at = _dt(now)
+            call = session.get(Call, c.call_id)
+            if call is not None and live is not None and live.hold_started is not None:
+                call.held_seconds += now - live.hold_started
+        if live is not None:
+            live.hold_started = None
+
+    def _on_AgentStateChanged(self, c: cmd.AgentStateChanged, now: float) -> None:
+        event = {
+            "type": "state",
+            "agent_id": c.agent_id,
+            "agent_no": self.agent_labels.get(c.agent_id, c.agent_id),
+            "old": c.old.value,
+            "state": c.new.value,
+            "reason": c.reason,
+            "since": c.now,
+        }
+        self._publish_agent(c.agent_id, event)
+        self.hub.publish("wallboard", event)
+
+    def _on_Mute(self, c: cmd.Mute, now: float) -> None:
+        self._publish_agent(c.agent_id, {"type": "mute", "muted": c.muted})
+
+    def _on_Conference(self, c: cmd.Conference, now: float) -> None:
+        live = self.calls.get(c.call_id)
+        if live is not None and live.agent_id:
+            self._publish_agent(live.agent_id, {"type": "conference", "party": c.party})
+
+    def _on_Monitor(self, c: cmd.Monitor, now: float) -> None:
+        self.hub.publish(
+            "wallboard",
+            {"type": "monitor", "call_id": c.call_id, "mode": c.mode.value, "by": c.supervisor_id},
+        )
+
+    def _on_Intercept(self, c: cmd.Intercept, now: float) -> None:
+        self._publish_agent(c.agent_id, {"type": "intercepted", "call_id": c.call_id})
+
+    def _on_AuditEvent(self, c: cmd.AuditEvent, now: float) -> None:
+        action = c.action.value if isinstance(c.action, SupervisorAction) else str(c.action)
+        with self.db.session() as session:
+            actor = session.get(User, int(c.actor_id)) if c.actor_id.isdigit() else None
+            AuditRepository(session).record(
+                f"supervisor.{action}",
+                actor=actor,
+                target=self.agent_labels.get(c.target, c.target),
+                detail={
+                    "actor": c.actor_id,
+                    "role": c.role.value,
+                    "call_id": c.call_id,
+                    "allowed": c.allowed,
+                    "detail": c.detail,
+                },
+                at=_dt(now),
+            )
