@@ -199,9 +199,49 @@ def test_html_report_highlights_findings(tmp_path: Path) -> None:
     assert "c-0000" in html and "c-0001" in html and "得分" in html
 
 
-def test_store_hook_reports_missing_tables(tmp_path: Path) -> None:
+def test_store_puts_results_and_conversations_in_the_database(
+    tmp_path: Path, database_url: str
+) -> None:
+    """--store writes each good result with its transcript; the bad record is not stored."""
+    from sqlalchemy import select
+
+    from kefu.store.db import Database
+    from kefu.store.models import QaResult
+
+    f = tmp_path / "calls.jsonl"
+    good = [conv(0, "喂，说。"), conv(1)]
+    f.write_text(
+        json.dumps(good[0], ensure_ascii=False)
+        + "\n{broken\n"
+        + json.dumps(good[1], ensure_ascii=False)
+        + "\n",
+        encoding="utf-8",
+    )
+    r = runner.invoke(app, ["qa", str(f), "--store", "--database-url", database_url])
+    assert r.exit_code == 1, r.stderr  # one bad record
+    assert "stored 2 result(s)" in r.stderr
+    printed = [json.loads(line) for line in r.stdout.splitlines()]
+    db = Database.from_url(database_url)
+    try:
+        with db.session() as s:
+            rows = s.scalars(select(QaResult).order_by(QaResult.conversation_id)).all()
+            assert [row.conversation_id for row in rows] == ["c-0000", "c-0001"]
+            first = rows[0]
+            assert printed[0]["findings"], "the rude greeting must produce findings"
+            assert first.score == printed[0]["score"] == first.original_score
+            assert first.conversation["utterances"][0]["text"] == "喂，说。"
+            assert sorted(f.rule for f in first.findings if f.points < 0) == sorted(
+                f["rule"] for f in printed[0]["findings"]
+            )
+    finally:
+        db.dispose()
+
+
+def test_store_with_unreachable_database_fails_before_any_work(tmp_path: Path) -> None:
     f = write_jsonl(tmp_path / "calls.jsonl", [conv(0)])
-    r = runner.invoke(app, ["qa", str(f), "--store"])
+    r = runner.invoke(
+        app, ["qa", str(f), "--store", "--database-url", "postgresql+psycopg://x:y@127.0.0.1:1/z"]
+    )
     assert r.exit_code == 2
-    assert "--store" in r.stderr
-    assert json.loads(r.stdout)["id"] == "c-0000"  # results are still printed
+    assert "KEFU_DATABASE_URL" in r.stderr and "cannot connect" in r.stderr
+    assert r.stdout == ""  # nothing half-written

@@ -15,6 +15,7 @@ from typing import IO, Annotated, Any
 import typer
 import yaml
 
+from kefu.errors import KefuError
 from kefu.qa.batch import Outcome, expand, items, run
 from kefu.qa.engine import Engine
 from kefu.qa.errors import QAError, RulebookError
@@ -22,6 +23,7 @@ from kefu.qa.examples import example_record
 from kefu.qa.report import CsvWriter, dumps, write_html
 from kefu.qa.rulebook import load_rulebook, profile_names
 from kefu.qa.store import store_results
+from kefu.store.db import Database
 
 
 class Format(enum.StrEnum):
@@ -85,21 +87,30 @@ def qa(
     store: Annotated[
         bool, typer.Option("--store", help="Also store the results in the database.")
     ] = False,
+    data_dir: Annotated[
+        Path | None, typer.Option("--data-dir", help="With --store [env KEFU_DATA_DIR].")
+    ] = None,
+    database_url: Annotated[
+        str | None, typer.Option("--database-url", help="With --store [env KEFU_DATABASE_URL].")
+    ] = None,
 ) -> None:
     """Check conversations against the rulebook (质检) and print one result per conversation."""
     try:
         engine, source = _engine(profile, rules)
         files = expand(paths)
+        # The database is opened before any work, so a bad one fails the run up front.
+        db = _open_store(data_dir, database_url) if store else None
     except RulebookError as exc:
         raise _die(exc.problems) from None
-    except QAError as exc:
+    except KefuError as exc:
         raise _die([f"error: {exc}"]) from None
     total = None
     if sys.stderr.isatty():
         total = sum(_count(f) for f in files)
-    outcomes = _progress(run(items(files), source, jobs, fmt is Format.html, engine), total)
+    keep_records = fmt is Format.html or store
+    outcomes = _progress(run(items(files), source, jobs, keep_records, engine), total)
     bad = 0
-    kept: list[dict[str, Any]] = []
+    kept: list[tuple[dict[str, Any], dict[str, Any]]] = []
 
     def observed() -> Iterator[Outcome]:
         nonlocal bad
@@ -109,8 +120,8 @@ def qa(
             if o.error is not None:
                 bad += 1
                 sys.stderr.write(f"{o.where}: {o.error}\n")
-            elif store:
-                kept.append(o.result)
+            elif store and o.record is not None:
+                kept.append((o.result, o.record))
             yield o
 
     with _sink(output) as out:
@@ -123,12 +134,23 @@ def qa(
                 writer.write(o)
         else:
             write_html(observed(), out)
-    if store:
-        try:
-            store_results(kept)
-        except QAError as exc:
-            raise _die([f"error: {exc}"]) from None
+    if db is not None:
+        stored = store_results(db, kept)
+        sys.stderr.write(f"stored {stored} result(s) in {db.engine.url.render_as_string()}\n")
     raise typer.Exit(1 if bad else 0)
+
+
+def _open_store(data_dir: Path | None, database_url: str | None) -> Database:
+    from kefu.config import load_settings
+    from kefu.store import migrate
+    from kefu.store.db import check_database, ensure_data_dir
+
+    settings = load_settings(data_dir=data_dir, database_url=database_url)
+    ensure_data_dir(settings.data_dir)
+    db = Database.from_url(settings.resolved_database_url)
+    check_database(db.engine)
+    migrate.upgrade(db.engine)
+    return db
 
 
 def _count(path: Path) -> int:

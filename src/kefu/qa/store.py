@@ -1,29 +1,24 @@
-"""The `--store` hook: hand QA results to the database layer (kefu.store).
+"""`kefu qa --store`: results go into the database next to their conversations.
 
-`store_results(results)` takes the output dicts of `Engine.check`. The database tables are
-built on main in parallel; until kefu.store offers them here, storing reports a clear
-one-line error instead of pretending to succeed.
+The console's QA pages read them from there (kefu.services.qa_review), so the same
+`store_result` is used here as for chats and demo calls.
 """
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
+from collections.abc import Iterable
 from typing import Any
 
-from kefu.qa.errors import QAError
-
-Results = list[dict[str, Any]]
+from kefu.store.db import Database
 
 
-def store_results(results: Results) -> None:
-    """Store QA results with kefu.store's QA repository; raises QAError when unavailable."""
-    try:
-        module = importlib.import_module("kefu.store.qa_results")
-    except ImportError:
-        raise QAError(
-            "--store: this build has no QA tables yet (kefu.store.qa_results); "
-            "results were printed but not stored"
-        ) from None
-    save: Callable[[Results], None] = module.save_results
-    save(results)
+def store_results(db: Database, outcomes: Iterable[tuple[dict[str, Any], dict[str, Any]]]) -> int:
+    """Store each (engine output, conversation) pair in one transaction; return how many."""
+    from kefu.services.qa_review import store_result
+
+    count = 0
+    with db.session() as session:
+        for result, record in outcomes:
+            store_result(session, result, record)
+            count += 1
+    return count
