@@ -2,7 +2,7 @@
 # Starts a PostgreSQL server on loopback for the test suite and prints
 # `KEFU_TEST_DATABASE_URL=...` for the caller to eval. As root it uses Debian's cluster
 # (pg_ctlcluster); otherwise it runs a private cluster under var/pgtest. The password is
-# generated on every run: there is no default secret.
+# random, made once per machine (no default secret).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)

@@ -291,3 +291,29 @@ def test_failed_migration_leaves_database_unchanged(database_url: str, tmp_path:
         assert migrate.current_revision(database.engine) == head
     finally:
         database.dispose()
+
+
+def test_a_second_session_in_the_same_thread_can_write_while_the_first_has_read(
+    db: Database,
+) -> None:
+    # The web request's session reads, the center writes in its own session in the same
+    # thread, then the request writes: none of them may wait on the others' lock.
+    with db.session() as request:
+        assert request.scalars(select(AuditEntry)).all() == []
+        with db.session() as center:
+            center.add(AuditEntry(action="supervisor.listen", target="a"))
+        request.add(AuditEntry(action="ticket.create", target="b"))
+    with db.session() as s:
+        assert sorted(e.target for e in s.scalars(select(AuditEntry))) == ["a", "b"]
+
+
+def test_a_failed_transaction_leaves_nothing_behind(db: Database) -> None:
+    # The write lock is taken at the first write; everything after it is still one unit.
+    with pytest.raises(RuntimeError), db.session() as s:
+        s.add(AuditEntry(action="x", target="1"))
+        s.flush()
+        s.add(AuditEntry(action="x", target="2"))
+        s.flush()
+        raise RuntimeError("abort")
+    with db.session() as s:
+        assert s.scalars(select(AuditEntry)).all() == []

@@ -7,6 +7,7 @@ file as it was, as PostgreSQL does natively.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -69,10 +70,28 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        # IMMEDIATE takes the write lock up front: a deferred transaction that reads and then
-        # writes fails with "database is locked" when another thread wrote in between (WAL
-        # readers are not blocked by it; other writers wait for busy_timeout).
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Nothing yet: reads before the first write run on the latest committed data, as in
+        # PostgreSQL's READ COMMITTED, and hold no lock (see _before_execute).
+        return None
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _before_execute(
+        conn: Any, _cursor: Any, statement: str, _params: Any, _context: Any, _many: bool
+    ) -> None:
+        # The first write of a transaction takes the write lock with BEGIN IMMEDIATE. A
+        # deferred BEGIN would fail with "database is locked" (no wait) when it read, another
+        # connection then committed, and it wrote; a BEGIN IMMEDIATE at the start would hold
+        # the lock through reads, and a second session in the same thread (the web request's
+        # and the center's) would wait on it for busy_timeout and fail.
+        if not conn.in_transaction():
+            return
+        dbapi = conn.connection.dbapi_connection
+        if dbapi.in_transaction or _READS.match(statement):
+            return
+        dbapi.execute("BEGIN IMMEDIATE")
+
+
+_READS = re.compile(r"\s*(SELECT|PRAGMA|EXPLAIN)\b", re.IGNORECASE)
 
 
 def check_database(engine: Engine) -> None:
