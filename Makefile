@@ -14,7 +14,7 @@ $(VENV)/.installed: pyproject.toml
 venv: $(VENV)/.installed
 
 run: venv
-	$(VENV)/bin/kefu serve
+	$(VENV)/bin/kefu serve --demo
 
 test:
 	bash scripts/test.sh
