@@ -13,7 +13,6 @@ import functools
 from dataclasses import dataclass, field
 
 import phonenumbers
-from phonenumbers import geocoder
 
 _PREFIX_CACHE: dict[str, str] = {}
 _PREFIX_CACHE_MAX = 1 << 17
@@ -35,6 +34,10 @@ def normalize(number: str) -> str:
 
 @functools.lru_cache(maxsize=1 << 14)
 def _describe(national: str) -> str:
+    # Imported on first use: the geocoder's data takes ~0.35 s to load, which every `kefu`
+    # command (even --help) paid when it was imported with this module.
+    from phonenumbers import geocoder
+
     try:
         parsed = phonenumbers.parse(national, "CN")
     except phonenumbers.NumberParseException:
