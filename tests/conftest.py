@@ -15,7 +15,6 @@ from kefu.store import migrate
 from kefu.store.db import Database
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
 
 
 def _pg_admin_url() -> str:

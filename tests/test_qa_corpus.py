@@ -28,18 +28,12 @@ from typing import Any
 
 import pytest
 
+from shared_dir import SPEC
+
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "tests" / "qa_corpus" / "corpus.jsonl"
 BUILD = ROOT / "tests" / "qa_corpus" / "build.py"
-# ../shared next to the main checkout; a worktree (/work/wt/<name>) sits one level deeper.
-RULES_MD = (
-    next(
-        (p for p in (ROOT.parent / "shared", ROOT.parents[1] / "shared") if p.is_dir()),
-        ROOT.parent / "shared",
-    )
-    / "spec"
-    / "QA-RULES.md"
-)
+RULES_MD = SPEC / "QA-RULES.md"
 
 THRESHOLD = 0.95
 MIN_CASES = 3

@@ -14,8 +14,9 @@ from kefu.qa.engine import Engine
 from kefu.qa.errors import RulebookError
 from kefu.qa.examples import example_record
 from kefu.qa.rulebook import load_rulebook, profile_names
+from shared_dir import SPEC
 
-QA_RULES = Path("/work/shared/spec/QA-RULES.md")
+QA_RULES = SPEC / "QA-RULES.md"
 runner = CliRunner()
 
 

@@ -11,10 +11,8 @@ from typer.testing import CliRunner
 from kefu.cli import app
 from kefu.qa.engine import Engine
 from kefu.qa.stc3 import read, spearman
+from shared_dir import STC3
 
-STC3 = Path(__file__).resolve().parents[1].parent.parent / "shared" / "data" / "stc3"
-if not STC3.exists():
-    STC3 = Path("/work/shared/data/stc3")
 TIME_RULES = {
     "OPEN-ANSWER-SPEED", "LISTEN-INTERRUPT", "LISTEN-RATE", "HOLD-THANK", "HOLD-CHECKIN",
     "HOLD-MAX", "HOLD-CALLBACK", "DEAD-AIR", "CLOSE-HANGUP-ORDER", "SIL-PROCEDURE",

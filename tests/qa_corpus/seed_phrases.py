@@ -35,16 +35,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-_ROOT = Path(__file__).resolve().parents[2]
-# ../shared next to the main checkout; a worktree (/work/wt/<name>) sits one level deeper.
-SEEDS = next(
-    (
-        p
-        for p in (_ROOT.parent / "shared" / "seeds", _ROOT.parents[1] / "shared" / "seeds")
-        if p.is_dir()
-    ),
-    _ROOT.parent / "shared" / "seeds",
-)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from shared_dir import SEEDS
 
 CN_NUM = "一二三四五六七八九十"
 KEYWORDS = "禁语|忌语|禁用语|禁忌"
