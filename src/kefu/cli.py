@@ -213,12 +213,14 @@ def _register() -> None:
     from kefu.assist import commands as assist_commands
     from kefu.qa import commands as qa_commands
     from kefu.telephony import commands as telephony_commands
+    from kefu.telephony import ivr_commands
     from kefu.telephony.sip import commands as sip_commands
 
     qa_commands.register(app)
     assist_commands.register(app)
     telephony_commands.register(app)
     sip_commands.register(app)
+    ivr_commands.register(app)
 
 
 _register()
