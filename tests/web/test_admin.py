@@ -10,7 +10,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from tests.web.conftest import csrf_of
+from tests.web.conftest import PASSWORD, csrf_of
 
 from kefu.security.password import sip_ha1, verify_password
 from kefu.store.db import Database
@@ -204,3 +204,32 @@ def test_center_reload_applies_new_queues(
         call = s.get(Call, call_id)
         vip = s.query(Queue).filter_by(name="vip").one()
         assert call is not None and call.queue_id == vip.id  # number-routed call keeps its queue
+
+
+def test_a_deactivated_agent_is_refused_at_once(
+    client_for: Callable[[str], TestClient],
+) -> None:
+    # The session's user is cached for a moment; the admin's change must not wait for it.
+    agent = client_for("agent")
+    assert agent.get("/api/agent/state").status_code == 200
+    agent_no = "1001"  # the fixture agent
+    admin = client_for("admin")
+    res = admin.put(f"/api/admin/agents/{agent_no}", json={"active": False})
+    assert res.status_code == 200, res.text
+    assert agent.get("/api/agent/state").status_code == 401
+    assert admin.put(f"/api/admin/agents/{agent_no}", json={"active": True}).status_code == 200
+    assert agent.get("/api/agent/state").status_code == 200
+
+
+def test_a_changed_password_ends_other_sessions_at_once(
+    client_for: Callable[[str], TestClient],
+) -> None:
+    other = client_for("qa")
+    assert other.get("/api/auth/me").status_code == 200
+    me = client_for("qa")
+    res = me.post(
+        "/api/auth/password",
+        json={"old": PASSWORD, "new": "An0ther-Passw0rd!9"},
+    )
+    assert res.status_code == 204, res.text
+    assert other.get("/api/auth/me").status_code == 401

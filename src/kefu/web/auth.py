@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import secrets
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +44,7 @@ from kefu.web.errors import Forbidden, NotAuthenticated, WebError
 
 COOKIE = "kefu_session"
 SESSION_MAX_AGE = 12 * 3600
+USER_CACHE_SECONDS = 2.0  # how stale a deactivation by another process may be
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 ALL_ROLES = tuple(Role)
 STAFF_ROLES = (Role.TEAM_LEADER, Role.SUPERVISOR, Role.ADMIN)
@@ -96,6 +98,28 @@ class Sessions:
 
     def __init__(self, secret: str) -> None:
         self.serializer = URLSafeTimedSerializer(secret, salt="kefu.session")
+        # Who a session's user is, kept USER_CACHE_SECONDS: loading the user was two queries
+        # on every request, most of an agent's state change. A password change here and the
+        # admin's changes to a user call forget(); other processes wait out the TTL.
+        self.users: dict[tuple[int, object], tuple[SessionUser, float]] = {}
+
+    def cached_user(self, uid: int, stamp: object) -> SessionUser | None:
+        """The user loaded for this session less than USER_CACHE_SECONDS ago, if any."""
+        hit = self.users.get((uid, stamp))
+        if hit is None or hit[1] < time.monotonic():
+            return None
+        return hit[0]
+
+    def remember(self, uid: int, stamp: object, user: SessionUser) -> None:
+        """Cache a loaded user."""
+        if len(self.users) > 10_000:
+            self.users.clear()
+        self.users[(uid, stamp)] = (user, time.monotonic() + USER_CACHE_SECONDS)
+
+    def forget(self, uid: int) -> None:
+        """Drop the cached user (an admin changed their account)."""
+        for key in [k for k in self.users if k[0] == uid]:
+            self.users.pop(key, None)
 
     def read(self, request: Request) -> dict[str, Any]:
         """The session payload; {} when missing, tampered with or expired."""
@@ -201,16 +225,19 @@ def optional_user(request: Request) -> SessionUser | None:
     cached = request.scope.get("kefu.user")
     if cached is not None:
         return cached  # type: ignore[no-any-return]
-    data = sessions_of(request).read(request)
+    sessions = sessions_of(request)
+    data = sessions.read(request)
     uid = data.get("u")
     if not isinstance(uid, int):
         return None
-    db = get_db(request)
-    with db.session() as session:
-        user = UserRepository(session).by_id(uid)
-        if user is None or not user.active or _stamp(user) != data.get("p"):
-            return None
-        found = to_session_user(user)
+    found = sessions.cached_user(uid, data.get("p"))
+    if found is None:
+        with get_db(request).session() as session:
+            user = UserRepository(session).by_id(uid)
+            if user is None or not user.active or _stamp(user) != data.get("p"):
+                return None
+            found = to_session_user(user)
+        sessions.remember(uid, data.get("p"), found)
     request.scope["kefu.user"] = found
     return found
 

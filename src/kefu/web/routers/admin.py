@@ -36,7 +36,7 @@ from kefu.store.models import (
     Strategy,
     User,
 )
-from kefu.web.auth import AdminUser, Id, SessionDep, get_db
+from kefu.web.auth import AdminUser, Id, SessionDep, get_db, sessions_of
 from kefu.web.errors import Invalid, NotFound
 from kefu.web.pages import render
 
@@ -237,7 +237,7 @@ def create_user(
 
 @router.put("/api/admin/agents/{agent_no}")
 def update_agent(
-    user: AdminUser, session: SessionDep, agent_no: str, body: AgentUpdate
+    request: Request, user: AdminUser, session: SessionDep, agent_no: str, body: AgentUpdate
 ) -> dict[str, Any]:
     """Change a seat's skills, groups, permissions or SIP secret."""
     agent = session.scalar(select(Agent).where(Agent.agent_no == agent_no))
@@ -273,6 +273,7 @@ def update_agent(
     if body.active is not None:
         agent.user.active = body.active
     session.flush()
+    sessions_of(request).forget(agent.user.id)
     session.refresh(agent)
     return _user_dict(agent.user)
 

@@ -20,6 +20,7 @@ from kefu.web.auth import (
     get_db,
     optional_user,
     require_role,
+    sessions_of,
     start_session,
 )
 from kefu.web.errors import WebError
@@ -240,6 +241,7 @@ def password_form(
         return render(request, "password.html", 422, user=user, error_id="mismatch")
     try:
         users.change_password(get_db(request), user.id, old, new)
+        sessions_of(request).forget(user.id)
     except users.UserError as exc:
         return render(request, "password.html", 422, user=user, error_id="refused", error=str(exc))
     fresh = optional_user_after_change(request, user)
@@ -260,6 +262,7 @@ def password_api(request: Request, user: PasswordUser, body: PasswordIn) -> Resp
     """Change one's password (AG-04); the session is renewed, others end."""
     try:
         users.change_password(get_db(request), user.id, body.old, body.new)
+        sessions_of(request).forget(user.id)
     except users.UserError as exc:
         raise WebError("password-refused", str(exc), 422) from None
     response = Response(status_code=204)
