@@ -38,11 +38,24 @@ class LiveHub:
             running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
         except RuntimeError:
             running = None
+        # One wake-up per foreign loop, not one per subscriber: each call_soon_threadsafe
+        # writes to the loop's self-pipe, and a board topic can have hundreds of queues.
+        foreign: dict[asyncio.AbstractEventLoop, list[asyncio.Queue[dict[str, Any]]]] = {}
         for queue, loop in subs:
             if loop is running:
                 self._deliver(queue, event)
             elif not loop.is_closed():
-                loop.call_soon_threadsafe(self._deliver, queue, event)
+                foreign.setdefault(loop, []).append(queue)
+        for loop, queues in foreign.items():
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(self._deliver_all, queues, event)
+
+    @classmethod
+    def _deliver_all(
+        cls, queues: list[asyncio.Queue[dict[str, Any]]], event: dict[str, Any]
+    ) -> None:
+        for queue in queues:
+            cls._deliver(queue, event)
 
     @staticmethod
     def _deliver(queue: asyncio.Queue[dict[str, Any]], event: dict[str, Any]) -> None:

@@ -247,7 +247,9 @@ async def wallboard_socket(websocket: WebSocket) -> None:
             while not reader.done():
                 timeout = max(0.0, next_snapshot - time.monotonic())
                 try:
-                    event = await asyncio.wait_for(queue.get(), timeout)
+                    # asyncio.timeout, not wait_for: wait_for made a task per event.
+                    async with asyncio.timeout(timeout):
+                        event = await queue.get()
                 except TimeoutError:
                     await send_snapshot()
                     next_snapshot = time.monotonic() + SNAPSHOT_EVERY_S
