@@ -1,0 +1,596 @@
+"""The SIP line: real calls on `SipSwitch` driven by the contact-center core in `Center`.
+
+Theory of operation. The line sits between the switch (SIP legs, media) and the center (the
+pure core, CDRs, audit, live hub), both ways, and keeps the core ignorant of SIP:
+
+- switch -> core: a call to a number mapped to an IVR flow is answered and walks a core
+  `IvrSession` (prompts and DTMF on the switch); its `Enqueue` offers the call to the center
+  under the switch's own call id. A number mapped to a queue is offered at once. The agent's
+  phone answering is the core's `AgentAnswered`, the agent's BYE its `AgentHungUp`, the
+  caller's BYE `CallerHungUp`; a phone that declines or never answers is `AgentRejected`.
+- core -> switch: `Center` calls `command()` for every command on a call the line owns;
+  RingAgent rings the agent's registered extension, Bridge/StartRecording bridge and record
+  (customer left, agent right), Hold/Resume give music on hold, Monitor/Intercept mix a
+  supervisor leg, PlayAnnouncement says position and wait, Hangup/Reject end the call.
+
+Every switch event and every command is carried out on the event loop (the center may run
+commands from a web worker thread; the switch is not thread-safe), and never re-entrantly
+inside `Center.apply`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import wave
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from kefu.audio.mixer import MixMode
+from kefu.core import commands as cmd
+from kefu.core import ivr_events as ivr
+from kefu.core.calendar import HolidayCalendar
+from kefu.core.errors import CoreError
+from kefu.core.events import AgentHungUp, AgentRejected
+from kefu.core.ivr import IvrSession
+from kefu.core.ivr_flow import Flow, parse_flow
+from kefu.core.supervision import MonitorMode
+from kefu.store.db import Database
+from kefu.store.models import Agent, Call, CallLeg, Number, NumberTarget, Party, Recording
+from kefu.store.models.routing import IvrFlow, IvrFlowVersion
+from kefu.telephony.port import (
+    CallArrived,
+    CallEnded,
+    Dtmf,
+    HangupBy,
+    LegAnswered,
+    LegEnded,
+    LegRole,
+    PlaybackDone,
+    RegistrationChanged,
+    SwitchEvent,
+)
+from kefu.telephony.prompts import PROMPT_DIR, number_names, position_names, wait_names
+from kefu.telephony.sip.b2bua import SipSwitch, SwitchError
+
+if TYPE_CHECKING:
+    from kefu.services.center import Center
+
+log = logging.getLogger(__name__)
+
+_REJECT_STATUS = {
+    cmd.RejectReason.BLACKLISTED: 403,
+    cmd.RejectReason.NO_QUEUE: 404,
+    cmd.RejectReason.MAX_WAIT: 480,
+    cmd.RejectReason.NO_AGENTS: 480,
+}
+_MIX = {
+    MonitorMode.LISTEN: MixMode.LISTEN,
+    MonitorMode.WHISPER: MixMode.WHISPER,
+    MonitorMode.BARGE: MixMode.BARGE,
+}
+
+
+def _dt(ts: float) -> dt.datetime:
+    return dt.datetime.fromtimestamp(ts, dt.UTC)
+
+
+@dataclass
+class LineCall:
+    """What the line knows of one SIP call."""
+
+    call_id: str
+    customer_leg: str
+    caller: str
+    dialed: str
+    arrived: float
+    ivr: IvrSession | None = None
+    prompt_id: str | None = None  # the IVR prompt playing on the customer leg
+    in_core: bool = False
+    queued: bool = False  # waiting in a queue: music on hold between announcements
+    rings: dict[str, str] = field(default_factory=dict)  # agent id -> ringing leg
+    agent: tuple[str, str] | None = None  # (agent id, leg) once answered
+    supervisor_leg: str | None = None
+    supervisor_mode: MixMode | None = None
+    recording: Path | None = None
+    ivr_timer: asyncio.TimerHandle | None = None
+
+
+@dataclass
+class SipLine:
+    """Connects `switch` and `center`. `recordings`: where the call WAVs go."""
+
+    switch: SipSwitch
+    center: Center
+    recordings: Path
+    trunk: str | None = None  # the trunk outside numbers leave through (CC-14)
+    outside_prefix: str = "9"  # what an outside number is dialled with
+    calendar: HolidayCalendar = field(default_factory=HolidayCalendar)
+    calls: dict[str, LineCall] = field(default_factory=dict)
+    on_call_ended: list[Any] = field(default_factory=list)  # callbacks(call_id)
+    played: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)  # announcements
+    _ext_agent: dict[str, str] = field(default_factory=dict)  # extension -> agent id
+    _loop: asyncio.AbstractEventLoop | None = None
+
+    # ---- wiring ------------------------------------------------------------------------
+
+    def attach(self) -> None:
+        """Become the switch's event sink and the center's telephony (on the event loop)."""
+        self._loop = asyncio.get_running_loop()
+        self.switch.sink = self._on_switch_event
+        self.center.telephony = self
+        self.recordings.mkdir(parents=True, exist_ok=True)
+
+    def detach(self) -> None:
+        """Stop hearing the center (calls in progress become virtual)."""
+        if self.center.telephony is self:
+            self.center.telephony = None
+        for lc in self.calls.values():
+            if lc.ivr_timer is not None:
+                lc.ivr_timer.cancel()
+
+    def owns(self, call_id: str) -> bool:
+        """Whether the call is a SIP call of this line."""
+        return call_id in self.calls
+
+    def command(self, c: cmd.Command, now: float) -> None:
+        """A core command for one of our calls; carried out on the loop, after `apply`."""
+        assert self._loop is not None
+        self._loop.call_soon_threadsafe(self._guard, self._command, c)
+
+    def _on_switch_event(self, event: SwitchEvent) -> None:
+        assert self._loop is not None
+        self._loop.call_soon(self._guard, self._event, event)
+
+    def _guard(self, fn: Any, arg: Any) -> None:
+        try:
+            fn(arg)
+        except (CoreError, SwitchError, KeyError) as exc:
+            log.warning("sip line: %s on %r: %s", type(exc).__name__, arg, exc)
+
+    # ---- routing by dialled number ------------------------------------------------------
+
+    def _route(self, dialed: str) -> tuple[str, Flow | str | None]:
+        """('ivr', flow) or ('queue', name) or ('none', None) for a dialled number."""
+        db = self.center.db
+        with db.session() as s:
+            n = s.scalars(select(Number).where(Number.number == dialed)).first()
+            if n is None:
+                return "none", None
+            if n.target is NumberTarget.IVR and n.ivr_flow_id is not None:
+                flow = s.get(IvrFlow, n.ivr_flow_id)
+                if flow is None:
+                    return "none", None
+                version = s.scalars(
+                    select(IvrFlowVersion)
+                    .where(IvrFlowVersion.flow_id == flow.id)
+                    .where(
+                        IvrFlowVersion.version == flow.active_version
+                        if flow.active_version is not None
+                        else IvrFlowVersion.version >= 0
+                    )
+                    .order_by(IvrFlowVersion.version.desc())
+                ).first()
+                if version is None:
+                    return "none", None
+                return "ivr", parse_flow(version.definition, f"ivr_flows/{flow.name}")
+            if n.queue_id is not None:
+                from kefu.store.models import Queue
+
+                q = s.get(Queue, n.queue_id)
+                return "queue", q.name if q is not None else None
+        return "none", None
+
+    def _agent_of_extension(self, ext: str) -> str | None:
+        if ext in self._ext_agent:
+            return self._ext_agent[ext]
+        with self.center.db.session() as s:
+            aid = s.scalar(select(Agent.id).where(Agent.extension == ext))
+        if aid is None:
+            return None
+        self._ext_agent[ext] = str(aid)
+        return str(aid)
+
+    # ---- switch events ----------------------------------------------------------------
+
+    def _event(self, ev: SwitchEvent) -> None:
+        if isinstance(ev, RegistrationChanged):
+            self._registration(ev)
+            return
+        if isinstance(ev, CallArrived):
+            self._arrived(ev)
+            return
+        lc = self.calls.get(ev.call_id)
+        if lc is None:
+            return
+        if isinstance(ev, Dtmf):
+            if ev.leg_id == lc.customer_leg and lc.ivr is not None and not lc.ivr.ended:
+                self._ivr(lc, ivr.DtmfDigit(ev.digit))
+        elif isinstance(ev, PlaybackDone):
+            self._playback_done(lc, ev)
+        elif isinstance(ev, LegAnswered):
+            self._answered(lc, ev)
+        elif isinstance(ev, LegEnded):
+            self._leg_ended(lc, ev)
+        elif isinstance(ev, CallEnded):
+            self._call_ended(lc, ev)
+
+    def _registration(self, ev: RegistrationChanged) -> None:
+        """A phone that went away must not be rung: its idle agent is made busy."""
+        if ev.up:
+            return
+        aid = self._agent_of_extension(ev.extension)
+        if aid is None:
+            return
+        a = self.center.engine.agents.get(aid)
+        from kefu.core.agent import AgentState
+
+        if a is not None and a.state is AgentState.IDLE:
+            self.center.set_state(int(aid), AgentState.BUSY, "phone_offline")
+
+    def _arrived(self, ev: CallArrived) -> None:
+        kind, target = self._route(ev.dialed)
+        if kind == "none":
+            self.switch.reject(ev.call_id, 404)
+            return
+        lc = LineCall(ev.call_id, ev.leg_id, ev.caller, ev.dialed, ev.at)
+        self.calls[ev.call_id] = lc
+        self._store_arrival(lc)
+        self.switch.answer(ev.call_id)
+        if isinstance(target, Flow):
+            now = dt.datetime.now(dt.UTC)
+            lc.ivr = IvrSession(target, ev.call_id, {"caller": ev.caller}, self.calendar, now)
+            self._ivr_commands(lc, lc.ivr.start(now))
+        else:
+            self._offer(lc, str(target), 0, {})
+
+    def _store_arrival(self, lc: LineCall) -> None:
+        """The CDR row from the moment the switch answers (calls ended in the IVR count too)."""
+        with self.center.db.session() as s:
+            s.add(
+                Call(
+                    id=lc.call_id,
+                    direction=_inbound(),
+                    caller=lc.caller,
+                    callee=lc.dialed,
+                    offered_at=_dt(lc.arrived),
+                )
+            )
+            s.flush()
+            s.add(
+                CallLeg(
+                    call_id=lc.call_id,
+                    party=Party.CUSTOMER,
+                    address=lc.caller,
+                    started_at=_dt(lc.arrived),
+                    answered_at=_dt(lc.arrived),
+                )
+            )
+
+    def _offer(self, lc: LineCall, queue: str, priority: int, variables: dict[str, str]) -> None:
+        lc.in_core = True
+        lc.queued = True
+        self.center.offer_call(
+            lc.caller,
+            lc.dialed,
+            queue,
+            call_id=lc.call_id,
+            priority=priority,
+            variables=variables,
+        )
+        self._moh(lc)
+
+    def _moh(self, lc: LineCall) -> None:
+        """Music on hold while the caller waits (after any announcement playing)."""
+        if lc.queued and lc.agent is None:
+            self.switch.play(lc.customer_leg, [self.switch.config.moh], interruptible=False)
+
+    def _playback_done(self, lc: LineCall, ev: PlaybackDone) -> None:
+        if ev.leg_id != lc.customer_leg:
+            return
+        if lc.ivr is not None and not lc.ivr.ended:
+            if lc.prompt_id is not None and not ev.interrupted:
+                pid, lc.prompt_id = lc.prompt_id, None
+                self._ivr(lc, ivr.PromptFinished(pid))
+            return
+        if not ev.interrupted:
+            self._moh(lc)
+
+    def _answered(self, lc: LineCall, ev: LegAnswered) -> None:
+        if ev.leg_id == lc.customer_leg:
+            return
+        if ev.leg_id == lc.supervisor_leg:
+            if lc.supervisor_mode is not None:
+                self.switch.supervise(lc.call_id, ev.leg_id, lc.supervisor_mode)
+            return
+        for aid, leg in list(lc.rings.items()):
+            if leg == ev.leg_id:
+                del lc.rings[aid]
+                lc.agent = (aid, leg)
+                lc.queued = False
+                try:
+                    self.center.answer(int(aid), lc.call_id)
+                except CoreError:  # the core withdrew the offer meanwhile
+                    lc.agent = None
+                    self.switch.hangup(leg)
+                return
+
+    def _leg_ended(self, lc: LineCall, ev: LegEnded) -> None:
+        if ev.leg_id == lc.customer_leg:
+            if lc.ivr is not None and not lc.ivr.ended:
+                self._ivr(lc, ivr.CallerHungUp())
+            if lc.in_core and ev.by is not HangupBy.SWITCH and ev.by is not HangupBy.PEER_LEG:
+                lc.in_core = False
+                self.center.caller_hangup(lc.call_id)
+            return
+        if ev.leg_id == lc.supervisor_leg:
+            lc.supervisor_leg = None
+            return
+        for aid, leg in list(lc.rings.items()):
+            if leg == ev.leg_id:  # the phone declined, failed or never answered
+                del lc.rings[aid]
+                if ev.by is not HangupBy.SWITCH:
+                    self.center.apply(
+                        AgentRejected(aid, lc.call_id, self.center.now(), f"sip_{ev.status}")
+                    )
+                return
+        if lc.agent is not None and lc.agent[1] == ev.leg_id:
+            aid = lc.agent[0]
+            lc.agent = None
+            if ev.by in (HangupBy.SWITCH, HangupBy.PEER_LEG) or not lc.in_core:
+                return  # we ended it (core hang-up, intercept) or the customer left first
+            lc.in_core = False
+            # TIMEOUT (the phone vanished) also ends the conversation: see the report.
+            self.center.apply(AgentHungUp(aid, lc.call_id, self.center.now()))
+            self.switch.hangup_call(lc.call_id)
+
+    def _call_ended(self, lc: LineCall, ev: CallEnded) -> None:
+        if lc.ivr_timer is not None:
+            lc.ivr_timer.cancel()
+        self.calls.pop(lc.call_id, None)
+        if lc.in_core:  # the switch lost the call without a BYE we saw
+            lc.in_core = False
+            with contextlib.suppress(CoreError):
+                self.center.caller_hangup(lc.call_id)
+        self._finish_cdr(lc, ev.at)
+        for cb in self.on_call_ended:
+            cb(lc.call_id)
+
+    def _finish_cdr(self, lc: LineCall, at: float) -> None:
+        with self.center.db.session() as s:
+            call = s.get(Call, lc.call_id)
+            if call is None:
+                return
+            if call.ended_at is None:  # ended in the IVR or before the core heard of it
+                call.ended_at = _dt(at)
+                call.hangup_by = call.hangup_by or Party.CUSTOMER
+                if call.disposition is None:
+                    from kefu.store.models import Disposition
+
+                    call.disposition = Disposition.ABANDONED
+            for leg in s.scalars(
+                select(CallLeg).where(CallLeg.call_id == lc.call_id, CallLeg.ended_at.is_(None))
+            ):
+                leg.ended_at = _dt(at)
+                leg.hangup_by = call.hangup_by
+            if lc.recording is not None and lc.recording.exists():
+                self.switch_recording_row(s, lc)
+
+    def switch_recording_row(self, s: Any, lc: LineCall) -> None:
+        """The `recordings` row of a closed WAV (duration read from the file)."""
+        assert lc.recording is not None
+        try:
+            with wave.open(str(lc.recording), "rb") as w:
+                duration = w.getnframes() / float(w.getframerate())
+                channels, rate = w.getnchannels(), w.getframerate()
+        except (wave.Error, EOFError):
+            return
+        s.add(
+            Recording(
+                call_id=lc.call_id,
+                path=str(lc.recording),
+                channels=channels,
+                sample_rate=rate,
+                duration_s=duration,
+                created_at=dt.datetime.now(dt.UTC),
+            )
+        )
+
+    # ---- the IVR ----------------------------------------------------------------------
+
+    def _ivr(self, lc: LineCall, event: ivr.Event) -> None:
+        assert lc.ivr is not None
+        now = dt.datetime.now(dt.UTC)
+        try:
+            out = lc.ivr.handle(event, now)
+        except ivr.IvrStateError:
+            return
+        self._ivr_commands(lc, out)
+
+    def _ivr_commands(self, lc: LineCall, out: list[ivr.Command]) -> None:
+        assert lc.ivr is not None
+        for c in out:
+            if isinstance(c, ivr.PlayPrompt):
+                lc.prompt_id = c.prompt_id
+                names = self._prompt_files(c.prompts)
+                if names:
+                    self.switch.play(lc.customer_leg, names, interruptible=c.interruptible)
+                else:  # nothing we can say: as if it had played
+                    self._loop_soon(lc, ivr.PromptFinished(c.prompt_id))
+            elif isinstance(c, ivr.StopPrompt):
+                lc.prompt_id = None
+                self.switch.stop_playback(lc.customer_leg)
+            elif isinstance(c, ivr.Enqueue):
+                _cancel(lc.ivr_timer)
+                lc.ivr_timer = None
+                self._offer(lc, c.queue, c.priority, dict(c.variables))
+            elif isinstance(c, ivr.Hangup | ivr.SendToVoicemail | ivr.TransferOutside):
+                # voicemail and outside transfer from the IVR are not carried on SIP yet
+                _cancel(lc.ivr_timer)
+                lc.ivr_timer = None
+                self.switch.hangup_call(lc.call_id)
+            elif isinstance(c, ivr.VerifyPassword | ivr.Lookup | ivr.ChargePayment):
+                log.warning("sip line: IVR service %s not wired; hanging up", type(c).__name__)
+                self.switch.hangup_call(lc.call_id)
+        self._arm_ivr_timer(lc)
+
+    def _loop_soon(self, lc: LineCall, event: ivr.Event) -> None:
+        assert self._loop is not None
+        self._loop.call_soon(self._guard, lambda e: self._ivr(lc, e), event)
+
+    def _arm_ivr_timer(self, lc: LineCall) -> None:
+        _cancel(lc.ivr_timer)
+        lc.ivr_timer = None
+        if lc.ivr is None or lc.ivr.ended or self._loop is None:
+            return
+        due = lc.ivr.next_deadline()
+        if due is None:
+            return
+        delay = max(0.0, (due - dt.datetime.now(dt.UTC)).total_seconds())
+
+        def fire() -> None:
+            if lc.ivr is None or lc.ivr.ended:
+                return
+            self._ivr_commands(lc, lc.ivr.handle_timer(dt.datetime.now(dt.UTC)))
+
+        lc.ivr_timer = self._loop.call_later(delay + 0.01, fire)
+
+    def _prompt_files(self, prompts: tuple[str, ...]) -> list[str]:
+        """Prompt ids the switch can play (say:number:N read out; unknown ids skipped)."""
+        out: list[str] = []
+        prompt_dir = self.switch.config.prompt_dir
+        for p in prompts:
+            if p.startswith("say:"):
+                _, kind, value = p.split(":", 2)
+                if kind in ("number", "digits") and value.isdigit():
+                    out += (
+                        number_names(int(value) % 1000)
+                        if kind == "number"
+                        else [f"digit_{d}" for d in value]
+                    )
+                continue
+            if (
+                ("/" in p and Path(p).exists())
+                or (prompt_dir / f"{p}.wav").exists()
+                or (PROMPT_DIR / f"{p}.wav").exists()
+            ):
+                out.append(p)
+            else:
+                log.warning("sip line: no audio for prompt %r", p)
+        return out
+
+    # ---- core commands ------------------------------------------------------------------
+
+    def _command(self, c: cmd.Command) -> None:
+        lc = self.calls.get(getattr(c, "call_id", ""))
+        if lc is None:
+            return
+        if isinstance(c, cmd.RingAgent):
+            if self.switch.registrar.lookup(c.extension) is None:
+                # AG: an agent whose phone is not registered is not rung; the core moves on
+                self.center.apply(
+                    AgentRejected(c.agent_id, c.call_id, self.center.now(), "unregistered")
+                )
+                return
+            lc.rings[c.agent_id] = self.switch.ring(c.call_id, c.extension, timeout=c.timeout + 5.0)
+        elif isinstance(c, cmd.StopRinging | cmd.RingMissed):
+            leg = lc.rings.pop(c.agent_id, None)
+            if leg is not None:
+                self.switch.cancel_ring(leg)
+        elif isinstance(c, cmd.Bridge):
+            if lc.agent is not None:
+                lc.queued = False
+                self.switch.stop_playback(lc.customer_leg)
+                self.switch.bridge(c.call_id, lc.agent[1])
+        elif isinstance(c, cmd.StartRecording):
+            path = self.recordings / f"{c.call_id}.wav"
+            lc.recording = path
+            self.switch.record(c.call_id, path)
+        elif isinstance(c, cmd.PlayAnnouncement):
+            names = position_names(max(c.position - 1, 0)) + wait_names(int(c.estimated_wait))
+            self.played.append((c.call_id, tuple(names)))
+            self.switch.play(lc.customer_leg, names, interruptible=False)
+        elif isinstance(c, cmd.Hold):
+            self.switch.hold(c.call_id)
+        elif isinstance(c, cmd.Resume):
+            self.switch.resume(c.call_id)
+        elif isinstance(c, cmd.Monitor):
+            ext = self._extension_of(c.supervisor_id)
+            lc.supervisor_mode = _MIX[c.mode]
+            if lc.supervisor_leg is not None:
+                self.switch.supervise(c.call_id, lc.supervisor_leg, lc.supervisor_mode)
+            elif ext is not None:
+                lc.supervisor_leg = self.switch.ring(c.call_id, ext, role=LegRole.SUPERVISOR)
+        elif isinstance(c, cmd.StopMonitor):
+            if lc.supervisor_leg is not None:
+                self.switch.hangup(lc.supervisor_leg)
+                lc.supervisor_leg = None
+        elif isinstance(c, cmd.Intercept):
+            if lc.supervisor_leg is not None:
+                lc.agent = None
+                self.switch.supervise(c.call_id, lc.supervisor_leg, MixMode.INTERCEPT)
+        elif isinstance(c, cmd.DialOutside):
+            if self.trunk is not None:
+                number = c.number
+                if self.outside_prefix and number.startswith(self.outside_prefix):
+                    number = number[len(self.outside_prefix) :]
+                if lc.agent is not None:
+                    self.switch.hangup(lc.agent[1])
+                    lc.agent = None
+                lc.in_core = False
+                leg = self.switch.dial_out(c.call_id, number, self.trunk)
+                lc.agent = ("outside", leg)
+        elif isinstance(c, cmd.Reject):
+            lc.in_core = False
+            self._reject(lc, _REJECT_STATUS.get(c.reason, 480))
+        elif isinstance(c, cmd.Hangup):
+            lc.in_core = False
+            self.switch.hangup_call(c.call_id)
+        elif isinstance(c, cmd.CallRecord) and c.outcome.value != "answered":
+            lc.in_core = False
+            if c.outcome.value != "abandoned":
+                self.switch.hangup_call(c.call_id)
+
+    def _reject(self, lc: LineCall, status: int) -> None:
+        """Refuse: an answered call (after the IVR) hears 'busy' and is hung up."""
+        try:
+            self.switch.reject(lc.call_id, status)
+        except SwitchError:
+            self.switch.hangup_call(lc.call_id)
+
+    def _extension_of(self, user_or_agent: str) -> str | None:
+        if not user_or_agent.isdigit():
+            return None
+        with self.center.db.session() as s:
+            a = s.scalar(select(Agent).where(Agent.user_id == int(user_or_agent)))
+            if a is None:
+                a = s.get(Agent, int(user_or_agent))
+            return a.extension if a is not None else None
+
+
+def _cancel(handle: asyncio.TimerHandle | None) -> None:
+    if handle is not None:
+        handle.cancel()
+
+
+def _inbound() -> Any:
+    from kefu.store.models import Direction
+
+    return Direction.INBOUND
+
+
+@dataclass
+class AgentCredentials:
+    """Digest HA1 of the agents' extensions, from the `agents` table (never a password)."""
+
+    db: Database
+
+    def ha1_for(self, username: str, realm: str) -> str | None:
+        """The stored HA1 of extension `username` (computed by the admin for realm kefu)."""
+        with self.db.session() as s:
+            return s.scalar(select(Agent.sip_ha1).where(Agent.extension == username))

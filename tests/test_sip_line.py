@@ -1,0 +1,198 @@
+"""Real SIP calls driven by the contact-center core (`Center` + `SipLine` + `SipSwitch`).
+
+Peers on loopback: sipp is the customer (μ-law RTP tone + RFC 4733 DTMF from a pcap), the
+agent is the in-process softphone (auto-answer, its own tone). The database is a real
+SQLite file migrated like `kefu serve` does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from kefu.audio.tones import has_tone
+from kefu.audio.wavfile import read_stereo
+from kefu.core.agent import AgentState
+from kefu.security.password import sip_ha1
+from kefu.services import reports, users
+from kefu.services.center import Center
+from kefu.services.live import LiveHub
+from kefu.store import migrate
+from kefu.store.db import Database
+from kefu.store.models import (
+    Agent,
+    Call,
+    CallLeg,
+    Disposition,
+    Number,
+    NumberTarget,
+    Party,
+    Queue,
+    Recording,
+    Role,
+)
+from kefu.store.models.routing import IvrFlow, IvrFlowVersion
+from kefu.telephony.sip.b2bua import SipSwitch, SwitchConfig, free_port
+from kefu.telephony.sip.line import AgentCredentials, SipLine
+from kefu.telephony.sip.pcap import write_rtp_pcap
+from kefu.telephony.sip.softphone import Softphone
+from test_sip_sipp import SIPP_DIR, common, run_sipp
+
+pytestmark = [pytest.mark.timeout(60), pytest.mark.anyio]
+
+FLOW = """\
+flow: main
+version: 1
+start: menu
+nodes:
+  menu:
+    type: menu
+    prompts: [welcome, menu]
+    choices:
+      "1": service
+  service:
+    type: queue
+    queue: service
+"""
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@dataclass
+class Site:
+    db: Database
+    center: Center
+    switch: SipSwitch
+    line: SipLine
+    tmp: Path
+    agent_id: int
+
+    @property
+    def addr(self) -> tuple[str, int]:
+        return (self.switch.config.host, self.switch.config.port)
+
+
+def seed(db: Database) -> int:
+    """A queue, an IVR on 4001 that sends key 1 to it, a queue number 4002, one agent."""
+    uid = users.create_user(
+        db, "agent8001", "Kefu-test-8001!", Role.AGENT, agent_no="1001", extension="8001"
+    )
+    with db.session() as s:
+        agent = s.scalars(select(Agent).where(Agent.user_id == uid)).one()
+        agent.sip_ha1 = sip_ha1("8001", "kefu", "pw8001")
+        q = Queue(name="service", ring_timeout_s=10, max_wait_s=120)
+        flow = IvrFlow(name="main", active_version=1)
+        s.add_all([q, flow])
+        s.flush()
+        s.add(IvrFlowVersion(flow_id=flow.id, version=1, definition=FLOW))
+        s.add(Number(number="4001", target=NumberTarget.IVR, ivr_flow_id=flow.id))
+        s.add(Number(number="4002", target=NumberTarget.QUEUE, queue_id=q.id))
+        return agent.id
+
+
+async def open_site(tmp: Path, db: Database) -> Site:
+    center = Center(db, LiveHub())
+    await center.start()
+    switch = SipSwitch(
+        SwitchConfig(port=free_port(), rtp_timeout=8.0), credentials=AgentCredentials(db)
+    )
+    line = SipLine(switch, center, recordings=tmp / "recordings")
+    line.attach()
+    await switch.start()
+    with db.session() as s:
+        aid = s.scalars(select(Agent.id)).one()
+    return Site(db, center, switch, line, tmp, aid)
+
+
+async def close_site(site: Site) -> None:
+    site.line.detach()
+    await site.switch.stop()
+    await site.center.stop()
+
+
+@pytest.fixture
+async def site(tmp_path: Path) -> AsyncIterator[Site]:
+    db = Database.from_url(f"sqlite:///{tmp_path / 'kefu.db'}")
+    migrate.upgrade(db.engine)
+    seed(db)
+    s = await open_site(tmp_path, db)
+    yield s
+    await close_site(s)
+
+
+async def until(cond: Callable[[], object], timeout: float = 15.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not cond():
+            await asyncio.sleep(0.05)
+
+
+def sipp_customer(site: Site, number: str, pcap: Path, pause_ms: int) -> list[str]:
+    host, port = site.addr
+    return [
+        "-sf",
+        str(SIPP_DIR / "uac_tone_dtmf.xml"),
+        "-s",
+        number,
+        f"{host}:{port}",
+        "-key",
+        "pcap",
+        str(pcap),
+        "-d",
+        str(pause_ms),
+        *common(site.tmp, "uac"),
+    ]
+
+
+async def test_ivr_queue_agent_talk_hangup_cdr_recording_report(site: Site) -> None:
+    """THE done-when call: IVR key 1 -> queue (announcement, MOH) -> agent phone -> talk."""
+    pcap = site.tmp / "customer.pcap"
+    write_rtp_pcap(pcap, 440.0, 9.0, dtmf=((1.0, "1"),))
+    agent = Softphone("8001", "pw8001", site.addr, tone_hz=1000.0, answer_delay=0.5)
+    await agent.start()
+    site.center.agent_login(site.agent_id, ready=False)  # busy: the caller has to wait
+    try:
+        sipp = asyncio.create_task(run_sipp(*sipp_customer(site, "4001", pcap, 9000)))
+        await until(lambda: site.center.waiting_calls())  # key 1 took it to the queue
+        await until(lambda: site.line.played)  # position and wait were announced
+        site.center.set_state(site.agent_id, AgentState.IDLE)
+        code, err = await sipp
+        assert code == 0, err
+        await until(lambda: not site.line.calls)
+    finally:
+        await agent.stop()
+    assert has_tone(agent.heard.between(), 440.0)  # the agent heard the customer
+    with site.db.session() as s:
+        call = s.scalars(select(Call)).one()
+        assert (call.callee, call.caller) == ("4001", "13800138000")
+        assert call.disposition is Disposition.ANSWERED
+        assert call.hangup_by is Party.CUSTOMER
+        assert call.agent_id == site.agent_id
+        assert call.answered_at and call.ringing_at and call.ended_at and call.queued_at
+        assert call.offered_at <= call.ringing_at <= call.answered_at <= call.ended_at
+        assert (call.wait_seconds or 0) > 0.3
+        assert s.get(Queue, call.queue_id).name == "service"  # type: ignore[union-attr]
+        legs = {leg.party: leg for leg in s.scalars(select(CallLeg))}
+        assert set(legs) == {Party.CUSTOMER, Party.AGENT}
+        assert legs[Party.AGENT].address == "8001" and legs[Party.AGENT].answered_at
+        assert all(leg.ended_at and leg.hangup_by is Party.CUSTOMER for leg in legs.values())
+        rec = s.scalars(select(Recording)).one()
+        assert rec.call_id == call.id and rec.channels == 2
+        talk = (call.ended_at - call.answered_at).total_seconds()
+        assert abs(rec.duration_s - talk) < 1.5
+        start = call.offered_at - dt.timedelta(hours=1)
+        period = reports.Period(start, start + dt.timedelta(hours=2))
+        facts = reports.call_facts(s, period)
+        assert [f.answered for f in facts] == [True] and facts[0].queue_name == "service"
+    left, right, rate = read_stereo(Path(rec.path))
+    assert 2.0 < len(left) / rate < 9.0
+    assert has_tone(left, 440.0) and not has_tone(left, 1000.0)  # customer left
+    assert has_tone(right, 1000.0) and not has_tone(right, 440.0)  # agent right
