@@ -196,3 +196,67 @@ async def test_ivr_queue_agent_talk_hangup_cdr_recording_report(site: Site) -> N
     assert 2.0 < len(left) / rate < 9.0
     assert has_tone(left, 440.0) and not has_tone(left, 1000.0)  # customer left
     assert has_tone(right, 1000.0) and not has_tone(right, 440.0)  # agent right
+
+
+async def test_serve_app_runs_the_switch_and_a_restart_keeps_the_cdr(tmp_path: Path) -> None:
+    """`kefu serve` with sip_enabled: a call to a queue number; the CDR outlives a restart."""
+    from kefu.config import Settings
+    from kefu.web.app import create_app
+
+    url = f"sqlite:///{tmp_path / 'kefu.db'}"
+    db = Database.from_url(url)
+    migrate.upgrade(db.engine)
+    aid = seed(db)
+    settings = Settings(data_dir=tmp_path, database_url=url, sip_enabled=True, sip_port=free_port())
+    pcap = tmp_path / "customer.pcap"
+    write_rtp_pcap(pcap, 440.0, 3.0)
+    ids: list[str] = []
+    for round_ in range(2):  # the second round is the restarted server
+        app = create_app(settings, Database.from_url(url))
+        async with app.router.lifespan_context(app):
+            line: SipLine = app.state.sip_line
+            center: Center = app.state.center
+            assert line.switch.tcp_uas is not None  # TCP too
+            phone = Softphone("8001", "pw8001", (settings.sip_host, settings.sip_port))
+            await phone.start()
+            center.agent_login(aid, ready=True)
+            try:
+                site = Site(db, center, line.switch, line, tmp_path, aid)
+                code, err = await run_sipp(*sipp_customer(site, "4002", pcap, 3000))
+                assert code == 0, err
+                await until(lambda s=site: not s.line.calls)
+            finally:
+                await phone.stop()
+            with db.session() as s:
+                ids = [c.id for c in s.scalars(select(Call).order_by(Call.offered_at))]
+                assert len(ids) == round_ + 1
+                call = s.get(Call, ids[-1])
+                assert call is not None and call.disposition is Disposition.ANSWERED
+    assert len(set(ids)) == 2  # the restarted switch did not reuse the first call's id
+    with Database.from_url(url).session() as s:
+        first = s.get(Call, ids[0])
+        assert first is not None and first.ended_at is not None
+        assert first.hangup_by is Party.CUSTOMER
+        assert s.scalars(select(Recording).where(Recording.call_id == ids[0])).one()
+
+
+async def test_an_unregistered_agent_is_not_rung(site: Site) -> None:
+    """Logged in and idle but no phone registered: no INVITE; the call keeps waiting."""
+    site.center.agent_login(site.agent_id, ready=True)
+    pcap = site.tmp / "customer.pcap"
+    write_rtp_pcap(pcap, 440.0, 3.0)
+    sipp = asyncio.create_task(run_sipp(*sipp_customer(site, "4002", pcap, 3000)))
+    await until(lambda: site.line.calls)
+    call_id = next(iter(site.line.calls))
+    await asyncio.sleep(1.0)
+    sw_call = site.switch.calls[call_id]
+    assert [leg.role.value for leg in sw_call.legs.values()] == ["customer"]
+    code, err = await sipp
+    assert code == 0, err
+    await until(lambda: not site.line.calls)
+    with site.db.session() as s:
+        call = s.get(Call, call_id)
+        assert call is not None and call.disposition is Disposition.ABANDONED
+        assert call.answered_at is None and call.hangup_by is Party.CUSTOMER
+        rings = s.scalars(select(CallLeg).where(CallLeg.party == Party.AGENT)).all()
+        assert all(leg.answered_at is None for leg in rings)

@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import time
 import wave
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +41,7 @@ from kefu.core.events import AgentHungUp, AgentRejected
 from kefu.core.ivr import IvrSession
 from kefu.core.ivr_flow import Flow, parse_flow
 from kefu.core.supervision import MonitorMode
+from kefu.errors import ConfigError
 from kefu.store.db import Database
 from kefu.store.models import Agent, Call, CallLeg, Number, NumberTarget, Party, Recording
 from kefu.store.models.routing import IvrFlow, IvrFlowVersion
@@ -56,9 +58,10 @@ from kefu.telephony.port import (
     SwitchEvent,
 )
 from kefu.telephony.prompts import PROMPT_DIR, number_names, position_names, wait_names
-from kefu.telephony.sip.b2bua import SipSwitch, SwitchError
+from kefu.telephony.sip.b2bua import SipSwitch, SwitchConfig, SwitchError
 
 if TYPE_CHECKING:
+    from kefu.config import Settings
     from kefu.services.center import Center
 
 log = logging.getLogger(__name__)
@@ -99,6 +102,7 @@ class LineCall:
     supervisor_mode: MixMode | None = None
     recording: Path | None = None
     ivr_timer: asyncio.TimerHandle | None = None
+    hangup_by: Party | None = None  # who ended the customer leg, as the switch saw it
 
 
 @dataclass
@@ -322,6 +326,7 @@ class SipLine:
 
     def _leg_ended(self, lc: LineCall, ev: LegEnded) -> None:
         if ev.leg_id == lc.customer_leg:
+            lc.hangup_by = Party.CUSTOMER if ev.by is HangupBy.REMOTE else Party.SYSTEM
             if lc.ivr is not None and not lc.ivr.ended:
                 self._ivr(lc, ivr.CallerHungUp())
             if lc.in_core and ev.by is not HangupBy.SWITCH and ev.by is not HangupBy.PEER_LEG:
@@ -366,9 +371,9 @@ class SipLine:
             call = s.get(Call, lc.call_id)
             if call is None:
                 return
+            call.hangup_by = call.hangup_by or lc.hangup_by or Party.SYSTEM
             if call.ended_at is None:  # ended in the IVR or before the core heard of it
                 call.ended_at = _dt(at)
-                call.hangup_by = call.hangup_by or Party.CUSTOMER
                 if call.disposition is None:
                     from kefu.store.models import Disposition
 
@@ -594,3 +599,47 @@ class AgentCredentials:
         """The stored HA1 of extension `username` (computed by the admin for realm kefu)."""
         with self.db.session() as s:
             return s.scalar(select(Agent.sip_ha1).where(Agent.extension == username))
+
+
+async def open_line(center: Center, settings: Settings) -> SipLine:
+    """Start the switch on the settings' SIP address and connect it to `center`."""
+    gateway = settings.sip_gateway
+    config = SwitchConfig(
+        host=settings.sip_host,
+        port=settings.sip_port,
+        tcp=settings.sip_tcp,
+        trunk_allow=tuple(settings.sip_trunk_allow),
+        id_prefix=f"sip{int(time.time())}-",  # call ids stay unique across restarts
+    )
+    if gateway:
+        host, _, port = gateway.rpartition(":")
+        if not host or not port.isdigit():
+            raise ConfigError("KEFU_SIP_GATEWAY", f"cannot read {gateway!r}", "Use HOST:PORT.")
+        config.trunks["gateway"] = (host, int(port))
+    switch = SipSwitch(config, credentials=AgentCredentials(center.db))
+    line = SipLine(
+        switch,
+        center,
+        recordings=settings.data_dir / "recordings",
+        trunk="gateway" if gateway else None,
+        outside_prefix=settings.sip_outside_prefix,
+    )
+    line.attach()
+    try:
+        await switch.start()
+    except OSError as exc:
+        line.detach()
+        raise ConfigError(
+            "KEFU_SIP_PORT",
+            f"cannot listen on {config.host}:{config.port} for SIP ({exc.strerror})",
+            "Stop what uses it, pick another with KEFU_SIP_PORT, or run with --no-sip.",
+        ) from None
+    return line
+
+
+async def close_line(line: SipLine) -> None:
+    """Hang up every call (their CDRs are finished), then stop the switch."""
+    await line.switch.stop()
+    for _ in range(5):  # let the queued LegEnded/CallEnded events reach the center
+        await asyncio.sleep(0.02)
+    line.detach()
