@@ -21,6 +21,7 @@ from kefu.audio.wavfile import read_stereo
 from kefu.core.agent import AgentState
 from kefu.security.password import sip_ha1
 from kefu.services import reports, users
+from kefu.services.call_scoring import TIMING_RULES, CallScorer
 from kefu.services.center import Center
 from kefu.services.live import LiveHub
 from kefu.store import migrate
@@ -33,6 +34,7 @@ from kefu.store.models import (
     Number,
     NumberTarget,
     Party,
+    QaResult,
     Queue,
     Recording,
     Role,
@@ -106,6 +108,7 @@ async def open_site(tmp: Path, db: Database) -> Site:
         SwitchConfig(port=free_port(), rtp_timeout=8.0), credentials=AgentCredentials(db)
     )
     line = SipLine(switch, center, recordings=tmp / "recordings")
+    line.on_call_ended.append(CallScorer(db))
     line.attach()
     await switch.start()
     with db.session() as s:
@@ -127,6 +130,14 @@ async def site(tmp_path: Path) -> AsyncIterator[Site]:
     s = await open_site(tmp_path, db)
     yield s
     await close_site(s)
+
+
+def qa_of(db: Database, call_id: str) -> QaResult | None:
+    with db.session() as s:
+        qa = s.scalars(select(QaResult).where(QaResult.call_id == call_id)).first()
+        if qa is not None:
+            _ = list(qa.findings), qa.conversation, qa.not_applicable
+        return qa
 
 
 async def until(cond: Callable[[], object], timeout: float = 15.0) -> None:
@@ -194,6 +205,15 @@ async def test_ivr_queue_agent_talk_hangup_cdr_recording_report(site: Site) -> N
         assert [f.answered for f in facts] == [True] and facts[0].queue_name == "service"
     left, right, rate = read_stereo(Path(rec.path))
     assert 2.0 < len(left) / rate < 9.0
+    await until(lambda: qa_of(site.db, call.id) is not None)
+    qa = qa_of(site.db, call.id)
+    assert qa is not None and qa.agent_id == site.agent_id
+    assert qa.conversation["transcribed"] is False
+    voice = [u for u in qa.conversation["utterances"] if u["role"] in ("customer", "agent")]
+    assert {u["role"] for u in voice} == {"customer", "agent"}  # both channels carry speech
+    assert {f.rule for f in qa.findings} <= TIMING_RULES  # no text rule breached unheard
+    assert "OPEN-GREETING" in qa.not_applicable
+    assert "CLOSE-HANGUP-ORDER" not in {f.rule for f in qa.findings}  # the customer hung up
     assert has_tone(left, 440.0) and not has_tone(left, 1000.0)  # customer left
     assert has_tone(right, 1000.0) and not has_tone(right, 440.0)  # agent right
 

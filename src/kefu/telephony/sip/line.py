@@ -624,6 +624,9 @@ async def open_line(center: Center, settings: Settings) -> SipLine:
         trunk="gateway" if gateway else None,
         outside_prefix=settings.sip_outside_prefix,
     )
+    from kefu.services.call_scoring import CallScorer
+
+    line.on_call_ended.append(CallScorer(center.db))  # timing-only QA of each call
     line.attach()
     try:
         await switch.start()
