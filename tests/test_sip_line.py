@@ -12,13 +12,16 @@ import datetime as dt
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 from sqlalchemy import select
 
 from kefu.audio.tones import has_tone
 from kefu.audio.wavfile import read_stereo
 from kefu.core.agent import AgentState
+from kefu.core.supervision import SupervisorAction
 from kefu.security.password import sip_ha1
 from kefu.services import reports, users
 from kefu.services.call_scoring import TIMING_RULES, CallScorer
@@ -28,7 +31,9 @@ from kefu.store import migrate
 from kefu.store.db import Database
 from kefu.store.models import (
     Agent,
+    AuditEntry,
     Call,
+    CallHold,
     CallLeg,
     Disposition,
     Number,
@@ -40,6 +45,7 @@ from kefu.store.models import (
     Role,
 )
 from kefu.store.models.routing import IvrFlow, IvrFlowVersion
+from kefu.telephony.prompts import MOH_NOTES
 from kefu.telephony.sip.b2bua import SipSwitch, SwitchConfig, free_port
 from kefu.telephony.sip.line import AgentCredentials, SipLine
 from kefu.telephony.sip.pcap import write_rtp_pcap
@@ -280,3 +286,65 @@ async def test_an_unregistered_agent_is_not_rung(site: Site) -> None:
         assert call.answered_at is None and call.hangup_by is Party.CUSTOMER
         rings = s.scalars(select(CallLeg).where(CallLeg.party == Party.AGENT)).all()
         assert all(leg.answered_at is None for leg in rings)
+
+
+async def listen(phone: Softphone, seconds: float = 1.2) -> np.ndarray[Any, Any]:
+    """What the phone hears over the next `seconds` (after a short settling time)."""
+    loop = asyncio.get_running_loop()
+    await asyncio.sleep(0.3)
+    t0 = loop.time()
+    await asyncio.sleep(seconds)
+    return phone.heard.between(t0, loop.time())
+
+
+async def test_hold_music_and_supervisor_listen_whisper_through_the_center(site: Site) -> None:
+    """Hold: the customer hears music, not the agent. Listen, then whisper, by the Center API."""
+    sup_uid = users.create_user(
+        site.db, "sup8009", "Kefu-test-8009!", Role.SUPERVISOR, agent_no="1009", extension="8009"
+    )
+    with site.db.session() as s:
+        sup_agent = s.scalars(select(Agent).where(Agent.user_id == sup_uid)).one()
+        sup_agent.sip_ha1 = sip_ha1("8009", "kefu", "pw8009")
+    agent = Softphone("8001", "pw8001", site.addr, tone_hz=1000.0)
+    sup = Softphone("8009", "pw8009", site.addr, tone_hz=2000.0)
+    customer = Softphone("13900000000", "x", site.addr, tone_hz=440.0)
+    for p in (agent, sup):
+        await p.start()
+    await customer.start(register=False)
+    site.center.agent_login(site.agent_id, ready=True)
+    try:
+        await customer.dial("4002", site.addr)
+        await until(lambda: any(lc.agent for lc in site.line.calls.values()))
+        await asyncio.sleep(0.5)  # the bridge follows the answer
+        talk = await listen(customer)
+        assert has_tone(talk, 1000.0)
+
+        site.center.hold(site.agent_id)
+        held = await listen(customer)
+        assert not has_tone(held, 1000.0)  # the agent is not heard on hold
+        assert any(has_tone(held, f) for f in MOH_NOTES)  # music on hold
+        site.center.resume(site.agent_id)
+        assert has_tone(await listen(customer), 1000.0)
+
+        site.center.supervise(sup_uid, Role.SUPERVISOR, SupervisorAction.LISTEN, site.agent_id)
+        await until(lambda: sup.answered.is_set())
+        await asyncio.sleep(0.5)
+        sup_hears, cust_hears = await asyncio.gather(listen(sup), listen(customer))
+        assert has_tone(sup_hears, 440.0) and has_tone(sup_hears, 1000.0)  # both sides
+        assert not has_tone(cust_hears, 2000.0)  # nobody hears a listener
+        site.center.supervise(sup_uid, Role.SUPERVISOR, SupervisorAction.WHISPER, site.agent_id)
+        await asyncio.sleep(0.3)
+        agent_hears, cust_hears = await asyncio.gather(listen(agent), listen(customer))
+        assert has_tone(agent_hears, 2000.0)  # the agent is coached
+        assert not has_tone(cust_hears, 2000.0)  # the customer does not hear the coach
+        customer.hangup()
+        await until(lambda: not site.line.calls)
+    finally:
+        for p in (customer, agent, sup):
+            await p.stop()
+    with site.db.session() as s:
+        call = s.scalars(select(Call)).one()
+        assert call.held_seconds > 1.0 and call.hangup_by is Party.CUSTOMER
+        assert s.scalars(select(CallHold)).one().ended_at is not None
+        actions = [a.action for a in s.scalars(select(AuditEntry).order_by(AuditEntry.id))]
+        assert "supervisor.listen" in actions and "supervisor.whisper" in actions

@@ -37,7 +37,7 @@ from kefu.core import commands as cmd
 from kefu.core import ivr_events as ivr
 from kefu.core.calendar import HolidayCalendar
 from kefu.core.errors import CoreError
-from kefu.core.events import AgentHungUp, AgentRejected
+from kefu.core.events import AgentHungUp, AgentRejected, PartyLeft
 from kefu.core.ivr import IvrSession
 from kefu.core.ivr_flow import Flow, parse_flow
 from kefu.core.supervision import MonitorMode
@@ -100,6 +100,8 @@ class LineCall:
     agent: tuple[str, str] | None = None  # (agent id, leg) once answered
     supervisor_leg: str | None = None
     supervisor_mode: MixMode | None = None
+    supervisor_id: str | None = None  # the core id of the supervisor on the call
+    intercepted: bool = False  # the supervisor took the customer over
     recording: Path | None = None
     ivr_timer: asyncio.TimerHandle | None = None
     hangup_by: Party | None = None  # who ended the customer leg, as the switch saw it
@@ -335,6 +337,15 @@ class SipLine:
             return
         if ev.leg_id == lc.supervisor_leg:
             lc.supervisor_leg = None
+            sup, lc.supervisor_id = lc.supervisor_id, None
+            if sup is None or ev.by is HangupBy.SWITCH or not lc.in_core:
+                return
+            now = self.center.now()
+            if lc.intercepted:  # the supervisor was the customer's party: the call ends
+                lc.in_core = False
+                self.center.apply(AgentHungUp(sup, lc.call_id, now))
+            else:  # a listening/whispering supervisor left: the core forgets the monitor
+                self.center.apply(PartyLeft(lc.call_id, sup, now))
             return
         for aid, leg in list(lc.rings.items()):
             if leg == ev.leg_id:  # the phone declined, failed or never answered
@@ -527,17 +538,20 @@ class SipLine:
         elif isinstance(c, cmd.Monitor):
             ext = self._extension_of(c.supervisor_id)
             lc.supervisor_mode = _MIX[c.mode]
+            lc.supervisor_id = c.supervisor_id
             if lc.supervisor_leg is not None:
                 self.switch.supervise(c.call_id, lc.supervisor_leg, lc.supervisor_mode)
             elif ext is not None:
                 lc.supervisor_leg = self.switch.ring(c.call_id, ext, role=LegRole.SUPERVISOR)
         elif isinstance(c, cmd.StopMonitor):
             if lc.supervisor_leg is not None:
-                self.switch.hangup(lc.supervisor_leg)
-                lc.supervisor_leg = None
+                leg, lc.supervisor_leg, lc.supervisor_id = lc.supervisor_leg, None, None
+                self.switch.hangup(leg)
         elif isinstance(c, cmd.Intercept):
             if lc.supervisor_leg is not None:
                 lc.agent = None
+                lc.intercepted = True
+                lc.supervisor_id = c.supervisor_id
                 self.switch.supervise(c.call_id, lc.supervisor_leg, MixMode.INTERCEPT)
         elif isinstance(c, cmd.DialOutside):
             if self.trunk is not None:
