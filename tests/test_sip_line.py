@@ -107,18 +107,18 @@ def seed(db: Database) -> int:
         return agent.id
 
 
-async def open_site(tmp: Path, db: Database) -> Site:
+async def open_site(tmp: Path, db: Database, rtp_timeout: float = 8.0) -> Site:
     center = Center(db, LiveHub())
     await center.start()
     switch = SipSwitch(
-        SwitchConfig(port=free_port(), rtp_timeout=8.0), credentials=AgentCredentials(db)
+        SwitchConfig(port=free_port(), rtp_timeout=rtp_timeout), credentials=AgentCredentials(db)
     )
     line = SipLine(switch, center, recordings=tmp / "recordings")
     line.on_call_ended.append(CallScorer(db))
     line.attach()
     await switch.start()
     with db.session() as s:
-        aid = s.scalars(select(Agent.id)).one()
+        aid = s.scalars(select(Agent.id).where(Agent.extension == "8001")).one()
     return Site(db, center, switch, line, tmp, aid)
 
 
@@ -348,3 +348,83 @@ async def test_hold_music_and_supervisor_listen_whisper_through_the_center(site:
         assert s.scalars(select(CallHold)).one().ended_at is not None
         actions = [a.action for a in s.scalars(select(AuditEntry).order_by(AuditEntry.id))]
         assert "supervisor.listen" in actions and "supervisor.whisper" in actions
+
+
+@pytest.fixture
+async def site_db(db: Database, tmp_path: Path) -> AsyncIterator[Site]:
+    """A site on each database kind (SQLite and PostgreSQL)."""
+    seed(db)
+    s = await open_site(tmp_path, db)
+    yield s
+    await close_site(s)
+
+
+async def test_agent_hanging_up_first_is_in_the_cdr_and_breaches_hangup_order(
+    site_db: Site,
+) -> None:
+    site = site_db
+    agent = Softphone("8001", "pw8001", site.addr, tone_hz=1000.0)
+    customer = Softphone("13900000000", "x", site.addr, tone_hz=440.0)
+    await agent.start()
+    await customer.start(register=False)
+    site.center.agent_login(site.agent_id, ready=True)
+    try:
+        await customer.dial("4002", site.addr)
+        await until(lambda: any(lc.agent for lc in site.line.calls.values()))
+        await asyncio.sleep(1.5)
+        agent.hangup()
+        await until(lambda: customer.bye_received and not site.line.calls)
+    finally:
+        await customer.stop()
+        await agent.stop()
+    with site.db.session() as s:
+        call = s.scalars(select(Call)).one()
+        assert call.disposition is Disposition.ANSWERED and call.hangup_by is Party.AGENT
+        call_id = call.id
+    await until(lambda: qa_of(site.db, call_id) is not None)
+    qa = qa_of(site.db, call_id)
+    assert qa is not None
+    assert [f.rule for f in qa.findings if f.severity == "fatal"] == ["CLOSE-HANGUP-ORDER"]
+    assert qa.score == 0 and not qa.passed
+
+
+async def test_agent_phone_vanishing_mid_call_requeues_the_customer(tmp_path: Path) -> None:
+    """No RTP from the agent's phone (no BYE): the customer goes back to the queue."""
+    db = Database.from_url(f"sqlite:///{tmp_path / 'kefu.db'}")
+    migrate.upgrade(db.engine)
+    seed(db)
+    uid = users.create_user(
+        db, "agent8002", "Kefu-test-8002!", Role.AGENT, agent_no="1002", extension="8002"
+    )
+    with db.session() as s:
+        second = s.scalars(select(Agent).where(Agent.user_id == uid)).one()
+        second.sip_ha1 = sip_ha1("8002", "kefu", "pw8002")
+        second_id = second.id
+    site = await open_site(tmp_path, db, rtp_timeout=1.5)
+    first = Softphone("8001", "pw8001", site.addr, tone_hz=1000.0)
+    other = Softphone("8002", "pw8002", site.addr, tone_hz=2000.0)
+    customer = Softphone("13900000000", "x", site.addr, tone_hz=440.0)
+    for p in (first, other):
+        await p.start()
+    await customer.start(register=False)
+    site.center.agent_login(site.agent_id, ready=True)
+    site.center.agent_login(second_id, ready=False)
+    try:
+        await customer.dial("4002", site.addr)
+        await until(lambda: any(lc.agent for lc in site.line.calls.values()))
+        site.center.set_state(second_id, AgentState.IDLE)
+        first._stop_media()  # the phone is gone: no BYE, no RTP
+        await until(lambda: other.answered.is_set(), timeout=20)
+        await asyncio.sleep(0.5)
+        assert has_tone(await listen(customer), 2000.0)  # now talking to the second agent
+        customer.hangup()
+        await until(lambda: not site.line.calls)
+    finally:
+        for p in (customer, first, other):
+            await p.stop()
+        await close_site(site)
+    with db.session() as s:
+        call = s.scalars(select(Call)).one()
+        assert call.agent_id == second_id and call.disposition is Disposition.ANSWERED
+        agents = [leg.agent_id for leg in s.scalars(select(CallLeg).order_by(CallLeg.id))]
+        assert agents == [None, site.agent_id, second_id]  # customer, lost phone, second

@@ -35,9 +35,10 @@ from sqlalchemy import select
 from kefu.audio.mixer import MixMode
 from kefu.core import commands as cmd
 from kefu.core import ivr_events as ivr
+from kefu.core.agent import AgentState
 from kefu.core.calendar import HolidayCalendar
 from kefu.core.errors import CoreError
-from kefu.core.events import AgentHungUp, AgentRejected, PartyLeft
+from kefu.core.events import AgentHungUp, AgentRejected, PartyLeft, TransferKind
 from kefu.core.ivr import IvrSession
 from kefu.core.ivr_flow import Flow, parse_flow
 from kefu.core.supervision import MonitorMode
@@ -234,8 +235,6 @@ class SipLine:
         if aid is None:
             return
         a = self.center.engine.agents.get(aid)
-        from kefu.core.agent import AgentState
-
         if a is not None and a.state is AgentState.IDLE:
             self.center.set_state(int(aid), AgentState.BUSY, "phone_offline")
 
@@ -358,12 +357,35 @@ class SipLine:
         if lc.agent is not None and lc.agent[1] == ev.leg_id:
             aid = lc.agent[0]
             lc.agent = None
-            if ev.by in (HangupBy.SWITCH, HangupBy.PEER_LEG) or not lc.in_core:
-                return  # we ended it (core hang-up, intercept) or the customer left first
+            if ev.by in (HangupBy.SWITCH, HangupBy.PEER_LEG):
+                return  # we ended it (core hang-up, intercept) or the customer left
+            if not lc.in_core:  # an outside party (after DialOutside) hung up
+                self.switch.hangup_call(lc.call_id)
+                return
+            if ev.by in (HangupBy.TIMEOUT, HangupBy.ERROR) and self._requeue(lc, aid):
+                return
             lc.in_core = False
-            # TIMEOUT (the phone vanished) also ends the conversation: see the report.
             self.center.apply(AgentHungUp(aid, lc.call_id, self.center.now()))
             self.switch.hangup_call(lc.call_id)
+
+    def _requeue(self, lc: LineCall, aid: str) -> bool:
+        """The agent's phone vanished mid-call: the customer goes back into the queue.
+
+        The core's transfer to a queue (re-entering it with the call's priority) is what it
+        offers; the agent, phone gone, is set busy.
+        """
+        c = self.center.engine.calls.get(lc.call_id)
+        if c is None or c.queue is None:
+            return False
+        try:
+            self.center.transfer(int(aid), TransferKind.QUEUE, c.queue.config.name)
+        except CoreError:
+            return False
+        lc.queued = True
+        self._moh(lc)
+        with contextlib.suppress(CoreError):
+            self.center.set_state(int(aid), AgentState.BUSY, "phone_lost")
+        return True
 
     def _call_ended(self, lc: LineCall, ev: CallEnded) -> None:
         if lc.ivr_timer is not None:
