@@ -428,3 +428,44 @@ async def test_agent_phone_vanishing_mid_call_requeues_the_customer(tmp_path: Pa
         assert call.agent_id == second_id and call.disposition is Disposition.ANSWERED
         agents = [leg.agent_id for leg in s.scalars(select(CallLeg).order_by(CallLeg.id))]
         assert agents == [None, site.agent_id, second_id]  # customer, lost phone, second
+
+
+def add_agent(db: Database, ext: str) -> int:
+    uid = users.create_user(
+        db, f"agent{ext}", f"Kefu-test-{ext}!", Role.AGENT, agent_no=f"1{ext}", extension=ext
+    )
+    with db.session() as s:
+        agent = s.scalars(select(Agent).where(Agent.user_id == uid)).one()
+        agent.sip_ha1 = sip_ha1(ext, "kefu", f"pw{ext}")
+        return agent.id
+
+
+async def test_extensions_call_each_other_and_a_busy_one_says_so(site: Site) -> None:
+    """CC-14: 8001 dials 8002 and they talk; dialling a busy extension plays a message."""
+    add_agent(site.db, "8002")
+    add_agent(site.db, "8003")
+    a = Softphone("8001", "pw8001", site.addr, tone_hz=1000.0)
+    b = Softphone("8002", "pw8002", site.addr, tone_hz=2000.0)
+    busy = Softphone("8003", "pw8003", site.addr, busy=True)
+    for p in (a, b, busy):
+        await p.start()
+    try:
+        await a.dial("8002", site.addr)
+        await until(lambda: b.answered.is_set())
+        await asyncio.sleep(0.5)
+        assert has_tone(await listen(a), 2000.0) and has_tone(await listen(b), 1000.0)
+        a.hangup()
+        await until(lambda: b.bye_received and not site.line.calls)
+        await a.dial("8003", site.addr)  # answered by the switch; 8003 answers 486
+        await until(lambda: a.bye_received, timeout=20)  # after the busy message
+        said = a.heard.between()
+        assert len(said) > 8000 and np.abs(said.astype(np.int32)).mean() > 50
+    finally:
+        for p in (a, b, busy):
+            await p.stop()
+    with site.db.session() as s:
+        calls = list(s.scalars(select(Call).order_by(Call.offered_at)))
+        assert [c.direction.value for c in calls] == ["internal", "internal"]
+        assert [c.callee for c in calls] == ["8002", "8003"]
+        assert calls[0].answered_at is not None and calls[0].hangup_by is Party.CUSTOMER
+        assert calls[1].answered_at is None and calls[1].disposition is Disposition.ABANDONED

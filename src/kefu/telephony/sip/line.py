@@ -106,6 +106,8 @@ class LineCall:
     recording: Path | None = None
     ivr_timer: asyncio.TimerHandle | None = None
     hangup_by: Party | None = None  # who ended the customer leg, as the switch saw it
+    direct: bool = False  # an extension's own call (CC-14): no core, the line bridges it
+    closing: bool = False  # a goodbye prompt plays, then the line hangs up
 
 
 @dataclass
@@ -239,6 +241,8 @@ class SipLine:
             self.center.set_state(int(aid), AgentState.BUSY, "phone_offline")
 
     def _arrived(self, ev: CallArrived) -> None:
+        if self._direct(ev):
+            return
         kind, target = self._route(ev.dialed)
         if kind == "none":
             self.switch.reject(ev.call_id, 404)
@@ -254,13 +258,56 @@ class SipLine:
         else:
             self._offer(lc, str(target), 0, {})
 
-    def _store_arrival(self, lc: LineCall) -> None:
+    def _direct(self, ev: CallArrived) -> bool:
+        """CC-14: an agent's phone dials another extension, or the prefix + an outside number."""
+        caller = self._agent_of_extension(ev.caller)
+        if caller is None or self.switch.registrar.lookup(ev.caller) is None:
+            return False
+        callee = self._agent_of_extension(ev.dialed)
+        p = self.outside_prefix
+        outside = bool(p) and ev.dialed.startswith(p) and len(ev.dialed) > len(p) + 2
+        if callee is None and not outside:
+            return False
+        if callee is None:
+            with self.center.db.session() as s:
+                agent = s.get(Agent, int(caller))
+                allowed = agent is not None and agent.may_transfer_outside
+            if self.trunk is None or not allowed:  # AG-08: outside lines by permission only
+                self.switch.reject(ev.call_id, 403)
+                return True
+        lc = LineCall(ev.call_id, ev.leg_id, ev.caller, ev.dialed, ev.at, direct=True)
+        self.calls[ev.call_id] = lc
+        self._store_arrival(lc, "internal" if callee is not None else "outbound", caller)
+        self.switch.answer(ev.call_id)
+        if callee is None:
+            assert self.trunk is not None
+            lc.agent = (
+                "outside",
+                self.switch.dial_out(ev.call_id, ev.dialed[len(p) :], self.trunk),
+            )
+        elif self.switch.registrar.lookup(ev.dialed) is None:
+            self._close(lc, ["extension_no_answer", "goodbye"])
+        else:
+            lc.agent = (callee, self.switch.ring(ev.call_id, ev.dialed, timeout=20.0))
+        return True
+
+    def _close(self, lc: LineCall, prompts: list[str]) -> None:
+        """Say `prompts` to the caller, then hang up."""
+        lc.closing = True
+        self.switch.play(lc.customer_leg, prompts, interruptible=False)
+
+    def _store_arrival(
+        self, lc: LineCall, direction: str = "inbound", agent: str | None = None
+    ) -> None:
         """The CDR row from the moment the switch answers (calls ended in the IVR count too)."""
+        from kefu.store.models import Direction
+
         with self.center.db.session() as s:
             s.add(
                 Call(
                     id=lc.call_id,
-                    direction=_inbound(),
+                    direction=Direction(direction),
+                    agent_id=int(agent) if agent is not None else None,
                     caller=lc.caller,
                     callee=lc.dialed,
                     offered_at=_dt(lc.arrived),
@@ -303,11 +350,21 @@ class SipLine:
                 pid, lc.prompt_id = lc.prompt_id, None
                 self._ivr(lc, ivr.PromptFinished(pid))
             return
-        if not ev.interrupted:
+        if lc.closing:
+            self.switch.hangup_call(lc.call_id)
+        elif not ev.interrupted:
             self._moh(lc)
 
     def _answered(self, lc: LineCall, ev: LegAnswered) -> None:
         if ev.leg_id == lc.customer_leg:
+            return
+        if lc.agent is not None and lc.agent[1] == ev.leg_id:  # an extension or outside line
+            self.switch.bridge(lc.call_id, ev.leg_id)
+            if lc.direct:
+                with self.center.db.session() as s:
+                    call = s.get(Call, lc.call_id)
+                    if call is not None:
+                        call.answered_at = _dt(ev.at)
             return
         if ev.leg_id == lc.supervisor_leg:
             if lc.supervisor_mode is not None:
@@ -354,6 +411,14 @@ class SipLine:
                         AgentRejected(aid, lc.call_id, self.center.now(), f"sip_{ev.status}")
                     )
                 return
+        if lc.direct and lc.agent is not None and lc.agent[1] == ev.leg_id:
+            lc.agent = None
+            if ev.by is HangupBy.REMOTE or self._answered_at(lc) is not None:
+                self.switch.hangup_call(lc.call_id)
+            elif ev.by is not HangupBy.PEER_LEG:  # CC-14: busy or no answer, say so
+                busy = ev.status in (0, 486, 600)
+                self._close(lc, ["extension_busy" if busy else "extension_no_answer", "goodbye"])
+            return
         if lc.agent is not None and lc.agent[1] == ev.leg_id:
             aid = lc.agent[0]
             lc.agent = None
@@ -387,6 +452,11 @@ class SipLine:
             self.center.set_state(int(aid), AgentState.BUSY, "phone_lost")
         return True
 
+    def _answered_at(self, lc: LineCall) -> dt.datetime | None:
+        with self.center.db.session() as s:
+            call = s.get(Call, lc.call_id)
+            return call.answered_at if call is not None else None
+
     def _call_ended(self, lc: LineCall, ev: CallEnded) -> None:
         if lc.ivr_timer is not None:
             lc.ivr_timer.cancel()
@@ -410,7 +480,9 @@ class SipLine:
                 if call.disposition is None:
                     from kefu.store.models import Disposition
 
-                    call.disposition = Disposition.ABANDONED
+                    call.disposition = (
+                        Disposition.ANSWERED if call.answered_at else Disposition.ABANDONED
+                    )
             for leg in s.scalars(
                 select(CallLeg).where(CallLeg.call_id == lc.call_id, CallLeg.ended_at.is_(None))
             ):
@@ -617,12 +689,6 @@ class SipLine:
 def _cancel(handle: asyncio.TimerHandle | None) -> None:
     if handle is not None:
         handle.cancel()
-
-
-def _inbound() -> Any:
-    from kefu.store.models import Direction
-
-    return Direction.INBOUND
 
 
 @dataclass
