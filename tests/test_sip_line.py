@@ -469,3 +469,35 @@ async def test_extensions_call_each_other_and_a_busy_one_says_so(site: Site) -> 
         assert [c.callee for c in calls] == ["8002", "8003"]
         assert calls[0].answered_at is not None and calls[0].hangup_by is Party.CUSTOMER
         assert calls[1].answered_at is None and calls[1].disposition is Disposition.ABANDONED
+
+
+async def test_outside_line_with_prefix_needs_the_agents_permission(site: Site) -> None:
+    """CC-14/AG-08: 9 + number leaves through the trunk, for permitted agents only."""
+    add_agent(site.db, "8002")
+    with site.db.session() as s:
+        s.scalars(select(Agent).where(Agent.extension == "8001")).one().may_transfer_outside = True
+    pstn = Softphone("gw", "", site.addr, tone_hz=2000.0)  # the trunk's gateway
+    await pstn.start(register=False)
+    site.switch.config.trunks["pstn"] = ("127.0.0.1", pstn.port)
+    site.line.trunk = "pstn"
+    allowed = Softphone("8001", "pw8001", site.addr, tone_hz=1000.0)
+    denied = Softphone("8002", "pw8002", site.addr, tone_hz=1000.0)
+    for p in (allowed, denied):
+        await p.start()
+    try:
+        with pytest.raises(RuntimeError, match="403"):
+            await denied.dial("913900001111", site.addr)
+        await allowed.dial("913900001111", site.addr)
+        await until(lambda: pstn.answered.is_set())
+        assert pstn.last_invite_uri.startswith("sip:13900001111@")
+        await asyncio.sleep(0.5)
+        assert has_tone(await listen(allowed), 2000.0) and has_tone(await listen(pstn), 1000.0)
+        pstn.hangup()
+        await until(lambda: allowed.bye_received and not site.line.calls)
+    finally:
+        for p in (allowed, denied, pstn):
+            await p.stop()
+    with site.db.session() as s:
+        call = s.scalars(select(Call)).one()  # the refused attempt leaves no CDR row
+        assert (call.direction.value, call.callee) == ("outbound", "913900001111")
+        assert call.answered_at is not None and call.disposition is Disposition.ANSWERED
