@@ -26,6 +26,7 @@ import datetime as dt
 import logging
 import time
 import wave
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -122,7 +123,8 @@ class SipLine:
     calendar: HolidayCalendar = field(default_factory=HolidayCalendar)
     calls: dict[str, LineCall] = field(default_factory=dict)
     on_call_ended: list[Any] = field(default_factory=list)  # callbacks(call_id)
-    played: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)  # announcements
+    # the last announcements said (call id, prompt names), for the console and tests
+    played: deque[tuple[str, tuple[str, ...]]] = field(default_factory=lambda: deque(maxlen=200))
     _ext_agent: dict[str, str] = field(default_factory=dict)  # extension -> agent id
     _loop: asyncio.AbstractEventLoop | None = None
 
