@@ -43,6 +43,7 @@ from kefu.store.models import (
     Queue,
     Recording,
     Role,
+    SurveyResponse,
 )
 from kefu.store.models.routing import IvrFlow, IvrFlowVersion
 from kefu.telephony.prompts import MOH_NOTES
@@ -501,3 +502,34 @@ async def test_outside_line_with_prefix_needs_the_agents_permission(site: Site) 
         call = s.scalars(select(Call)).one()  # the refused attempt leaves no CDR row
         assert (call.direction.value, call.callee) == ("outbound", "913900001111")
         assert call.answered_at is not None and call.disposition is Disposition.ANSWERED
+
+
+async def test_survey_by_key_after_the_agent_hangs_up(site: Site) -> None:
+    """CC-11: the agent hangs up, the caller hears the survey and presses 1 (satisfied)."""
+    site.line.survey = True
+    agent = Softphone("8001", "pw8001", site.addr, tone_hz=1000.0)
+    customer = Softphone("13900000000", "x", site.addr, tone_hz=440.0)
+    await agent.start()
+    await customer.start(register=False)
+    site.center.agent_login(site.agent_id, ready=True)
+    try:
+        await customer.dial("4002", site.addr)
+        await until(lambda: any(lc.agent for lc in site.line.calls.values()))
+        await asyncio.sleep(0.5)
+        agent.hangup()
+        await until(lambda: any(lc.in_survey for lc in site.line.calls.values()))
+        assert not customer.bye_received  # the caller stays on for the survey
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        await asyncio.sleep(1.0)
+        assert np.abs(customer.heard.between(t0).astype(np.int32)).mean() > 50  # the prompt
+        customer.send_rfc4733("1")
+        await until(lambda: customer.bye_received, timeout=20)  # thanks, goodbye, BYE
+    finally:
+        await customer.stop()
+        await agent.stop()
+    with site.db.session() as s:
+        call = s.scalars(select(Call)).one()
+        survey = s.scalars(select(SurveyResponse)).one()
+        assert (survey.call_id, survey.agent_id, survey.score) == (call.id, site.agent_id, 5)
+        assert call.hangup_by is Party.AGENT

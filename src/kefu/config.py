@@ -50,6 +50,9 @@ class Settings(BaseSettings):
         default=None, description="HOST:PORT of the trunk outside numbers leave through"
     )
     sip_outside_prefix: str = Field(default="9", description="prefix of an outside number")
+    sip_survey: bool = Field(
+        default=False, description="after the agent hangs up, ask the caller to rate by key"
+    )
     log_level: str = "info"
 
     @property

@@ -45,7 +45,16 @@ from kefu.core.ivr_flow import Flow, parse_flow
 from kefu.core.supervision import MonitorMode
 from kefu.errors import ConfigError
 from kefu.store.db import Database
-from kefu.store.models import Agent, Call, CallLeg, Number, NumberTarget, Party, Recording
+from kefu.store.models import (
+    Agent,
+    Call,
+    CallLeg,
+    Number,
+    NumberTarget,
+    Party,
+    Recording,
+    SurveyResponse,
+)
 from kefu.store.models.routing import IvrFlow, IvrFlowVersion
 from kefu.telephony.port import (
     CallArrived,
@@ -109,6 +118,7 @@ class LineCall:
     hangup_by: Party | None = None  # who ended the customer leg, as the switch saw it
     direct: bool = False  # an extension's own call (CC-14): no core, the line bridges it
     closing: bool = False  # a goodbye prompt plays, then the line hangs up
+    in_survey: bool = False  # the agent hung up; the customer rates the call by key (CC-11)
 
 
 @dataclass
@@ -120,6 +130,9 @@ class SipLine:
     recordings: Path
     trunk: str | None = None  # the trunk outside numbers leave through (CC-14)
     outside_prefix: str = "9"  # what an outside number is dialled with
+    survey: bool = False  # after the agent hangs up, the customer rates the call (CC-11)
+    # key -> score on the reports' 1-5 scale (prompt: 1 满意, 2 一般, 3 不满意)
+    survey_scores: dict[str, int] = field(default_factory=lambda: {"1": 5, "2": 3, "3": 1})
     calendar: HolidayCalendar = field(default_factory=HolidayCalendar)
     calls: dict[str, LineCall] = field(default_factory=dict)
     on_call_ended: list[Any] = field(default_factory=list)  # callbacks(call_id)
@@ -222,6 +235,8 @@ class SipLine:
         if isinstance(ev, Dtmf):
             if ev.leg_id == lc.customer_leg and lc.ivr is not None and not lc.ivr.ended:
                 self._ivr(lc, ivr.DtmfDigit(ev.digit))
+            elif ev.leg_id == lc.customer_leg and lc.in_survey and not lc.closing:
+                self._survey_key(lc, ev)
         elif isinstance(ev, PlaybackDone):
             self._playback_done(lc, ev)
         elif isinstance(ev, LegAnswered):
@@ -293,6 +308,25 @@ class SipLine:
             lc.agent = (callee, self.switch.ring(ev.call_id, ev.dialed, timeout=20.0))
         return True
 
+    def _survey_key(self, lc: LineCall, ev: Dtmf) -> None:
+        score = self.survey_scores.get(ev.digit)
+        if score is None:
+            self.switch.play(lc.customer_leg, ["invalid_input", "survey"], interruptible=True)
+            return
+        with self.center.db.session() as s:
+            call = s.get(Call, lc.call_id)
+            s.add(
+                SurveyResponse(
+                    call_id=lc.call_id,
+                    agent_id=call.agent_id if call is not None else None,
+                    channel="voice",
+                    score=score,
+                    answered_at=_dt(ev.at),
+                )
+            )
+        self.switch.stop_playback(lc.customer_leg)
+        self._close(lc, ["survey_thanks", "goodbye"])
+
     def _close(self, lc: LineCall, prompts: list[str]) -> None:
         """Say `prompts` to the caller, then hang up."""
         lc.closing = True
@@ -352,8 +386,11 @@ class SipLine:
                 pid, lc.prompt_id = lc.prompt_id, None
                 self._ivr(lc, ivr.PromptFinished(pid))
             return
-        if lc.closing:
-            self.switch.hangup_call(lc.call_id)
+        if lc.closing:  # (an interrupted prompt before the goodbye is not its end)
+            if not ev.interrupted:
+                self.switch.hangup_call(lc.call_id)
+        elif lc.in_survey and not ev.interrupted:  # no key pressed: say goodbye
+            self._close(lc, ["goodbye"])
         elif not ev.interrupted:
             self._moh(lc)
 
@@ -432,8 +469,10 @@ class SipLine:
             if ev.by in (HangupBy.TIMEOUT, HangupBy.ERROR) and self._requeue(lc, aid):
                 return
             lc.in_core = False
+            lc.in_survey = self.survey and ev.by is HangupBy.REMOTE
             self.center.apply(AgentHungUp(aid, lc.call_id, self.center.now()))
-            self.switch.hangup_call(lc.call_id)
+            if not lc.in_survey:
+                self.switch.hangup_call(lc.call_id)
 
     def _requeue(self, lc: LineCall, aid: str) -> bool:
         """The agent's phone vanished mid-call: the customer goes back into the queue.
@@ -665,7 +704,10 @@ class SipLine:
             self._reject(lc, _REJECT_STATUS.get(c.reason, 480))
         elif isinstance(c, cmd.Hangup):
             lc.in_core = False
-            self.switch.hangup_call(c.call_id)
+            if lc.in_survey:  # 满意度调查: the customer stays on to rate the call
+                self.switch.play(lc.customer_leg, ["survey"], interruptible=True)
+            else:
+                self.switch.hangup_call(c.call_id)
         elif isinstance(c, cmd.CallRecord) and c.outcome.value != "answered":
             lc.in_core = False
             if c.outcome.value != "abandoned":
@@ -727,6 +769,7 @@ async def open_line(center: Center, settings: Settings) -> SipLine:
         recordings=settings.data_dir / "recordings",
         trunk="gateway" if gateway else None,
         outside_prefix=settings.sip_outside_prefix,
+        survey=settings.sip_survey,
     )
     from kefu.services.call_scoring import CallScorer
 
