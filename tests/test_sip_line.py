@@ -533,3 +533,33 @@ async def test_survey_by_key_after_the_agent_hangs_up(site: Site) -> None:
         survey = s.scalars(select(SurveyResponse)).one()
         assert (survey.call_id, survey.agent_id, survey.score) == (call.id, site.agent_id, 5)
         assert call.hangup_by is Party.AGENT
+
+
+def test_serve_sip_refuses_a_busy_sip_port_in_one_line(tmp_path: Path) -> None:
+    """`kefu serve --sip` with the SIP port taken: exit 2 and a one-line error, no traceback."""
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    port = free_port()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as taken:
+        taken.bind(("127.0.0.1", port))
+        env = dict(
+            os.environ,
+            KEFU_DATA_DIR=str(tmp_path),
+            KEFU_PORT=str(free_port(kind=socket.SOCK_STREAM)),
+            KEFU_SIP_PORT=str(port),
+        )
+        env.pop("KEFU_DATABASE_URL", None)
+        r = subprocess.run(
+            [sys.executable, "-m", "kefu", "serve", "--sip"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=tmp_path,
+        )
+    assert r.returncode == 2
+    assert f"KEFU_SIP_PORT: cannot listen on udp:127.0.0.1:{port}" in r.stderr
+    assert "Traceback" not in r.stderr

@@ -121,6 +121,8 @@ def serve(
             " (shown once; change it at first login)."
         )
     _check_port_free(settings.host, settings.port)
+    if settings.sip_enabled:
+        _check_sip_port_free(settings.sip_host, settings.sip_port)
     web = create_app(settings, db) if not demo else demo_app(settings, db, rate=demo_rate)
     if demo:
         console.print(login_hint(settings, web), markup=False)
@@ -145,6 +147,18 @@ def _check_port_free(host: str, port: int) -> None:
                 "KEFU_PORT",
                 f"cannot listen on {host}:{port} ({exc.strerror})",
                 "Stop what uses it or pick another with --port or KEFU_PORT.",
+            ) from None
+
+
+def _check_sip_port_free(host: str, port: int) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            raise ConfigError(
+                "KEFU_SIP_PORT",
+                f"cannot listen on udp:{host}:{port} for SIP ({exc.strerror})",
+                "Stop what uses it, pick another with KEFU_SIP_PORT, or run with --no-sip.",
             ) from None
 
 
