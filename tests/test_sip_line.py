@@ -563,3 +563,33 @@ def test_serve_sip_refuses_a_busy_sip_port_in_one_line(tmp_path: Path) -> None:
     assert r.returncode == 2
     assert f"KEFU_SIP_PORT: cannot listen on udp:127.0.0.1:{port}" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+async def test_pickup_from_the_console_rings_the_pickers_phone(site: Site) -> None:
+    """AG-13: the call rings at 8001 (not answering); 8002 picks it up and talks."""
+    second_id = add_agent(site.db, "8002")
+    slow = Softphone("8001", "pw8001", site.addr, auto_answer=False)
+    picker = Softphone("8002", "pw8002", site.addr, tone_hz=2000.0)
+    customer = Softphone("13900000000", "x", site.addr, tone_hz=440.0)
+    for p in (slow, picker):
+        await p.start()
+    await customer.start(register=False)
+    site.center.agent_login(site.agent_id, ready=True)
+    try:
+        await customer.dial("4002", site.addr)
+        await until(lambda: any(lc.rings for lc in site.line.calls.values()))
+        call_id = next(iter(site.line.calls))
+        site.center.agent_login(second_id, ready=True)
+        site.center.pickup(second_id, call_id)
+        await until(lambda: picker.answered.is_set())
+        await asyncio.sleep(0.5)
+        assert has_tone(await listen(customer), 2000.0)
+        customer.hangup()
+        await until(lambda: not site.line.calls)
+    finally:
+        for p in (customer, slow, picker):
+            await p.stop()
+    with site.db.session() as s:
+        call = s.get(Call, call_id)
+        assert call is not None and call.agent_id == second_id
+        assert call.disposition is Disposition.ANSWERED

@@ -397,7 +397,9 @@ class SipLine:
     def _answered(self, lc: LineCall, ev: LegAnswered) -> None:
         if ev.leg_id == lc.customer_leg:
             return
-        if lc.agent is not None and lc.agent[1] == ev.leg_id:  # an extension or outside line
+        if lc.agent is not None and lc.agent[1] == ev.leg_id:  # picker, extension, outside
+            lc.queued = False
+            self.switch.stop_playback(lc.customer_leg)
             self.switch.bridge(lc.call_id, ev.leg_id)
             if lc.direct:
                 with self.center.db.session() as s:
@@ -412,6 +414,8 @@ class SipLine:
         for aid, leg in list(lc.rings.items()):
             if leg == ev.leg_id:
                 del lc.rings[aid]
+                if lc.agent is not None:  # a transfer: the first agent's leg is done
+                    self.switch.hangup(lc.agent[1])
                 lc.agent = (aid, leg)
                 lc.queued = False
                 try:
@@ -654,10 +658,19 @@ class SipLine:
             if leg is not None:
                 self.switch.cancel_ring(leg)
         elif isinstance(c, cmd.Bridge):
-            if lc.agent is not None:
-                lc.queued = False
-                self.switch.stop_playback(lc.customer_leg)
-                self.switch.bridge(c.call_id, lc.agent[1])
+            if lc.agent is None or lc.agent[0] != c.agent_id:
+                # 抢接 (AG-13) from the console: the picker's phone rings, then is bridged
+                a = self.center.engine.agents.get(c.agent_id)
+                if a is None or self.switch.registrar.lookup(a.extension) is None:
+                    return
+                old = lc.agent
+                lc.agent = (c.agent_id, self.switch.ring(c.call_id, a.extension))
+                if old is not None:
+                    self.switch.hangup(old[1])
+                return
+            lc.queued = False
+            self.switch.stop_playback(lc.customer_leg)
+            self.switch.bridge(c.call_id, lc.agent[1])
         elif isinstance(c, cmd.StartRecording):
             path = self.recordings / f"{c.call_id}.wav"
             lc.recording = path
