@@ -97,6 +97,11 @@ def serve(
         min=0.0,
         help="Demo call arrival rate multiplier; 0: injection API only.",
     ),
+    sip: bool | None = typer.Option(
+        None,
+        "--sip/--no-sip",
+        help="Run the SIP switch in this process on sip_host:sip_port [env KEFU_SIP_ENABLED].",
+    ),
 ) -> None:
     """Run the contact center: migrate, create the admin on first start, serve HTTP."""
     import uvicorn
@@ -104,7 +109,9 @@ def serve(
     from kefu.services.demo import demo_app, login_hint
     from kefu.web.app import create_app
 
-    settings = _settings(host=host, port=port, data_dir=data_dir, database_url=database_url)
+    settings = _settings(
+        host=host, port=port, data_dir=data_dir, database_url=database_url, sip_enabled=sip
+    )
     db = _open_database(settings)
     migrate.upgrade(db.engine)
     password = users.ensure_admin(db)
@@ -114,10 +121,15 @@ def serve(
             " (shown once; change it at first login)."
         )
     _check_port_free(settings.host, settings.port)
+    if settings.sip_enabled:
+        _check_sip_port_free(settings.sip_host, settings.sip_port)
     web = create_app(settings, db) if not demo else demo_app(settings, db, rate=demo_rate)
     if demo:
         console.print(login_hint(settings, web), markup=False)
     console.print(f"kefu serving on http://{settings.host}:{settings.port}")
+    if settings.sip_enabled:
+        tcp = " and tcp" if settings.sip_tcp else ""
+        console.print(f"SIP on udp{tcp}:{settings.sip_host}:{settings.sip_port}")
     uvicorn.run(
         web,
         host=settings.host,
@@ -135,6 +147,18 @@ def _check_port_free(host: str, port: int) -> None:
                 "KEFU_PORT",
                 f"cannot listen on {host}:{port} ({exc.strerror})",
                 "Stop what uses it or pick another with --port or KEFU_PORT.",
+            ) from None
+
+
+def _check_sip_port_free(host: str, port: int) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            raise ConfigError(
+                "KEFU_SIP_PORT",
+                f"cannot listen on udp:{host}:{port} for SIP ({exc.strerror})",
+                "Stop what uses it, pick another with KEFU_SIP_PORT, or run with --no-sip.",
             ) from None
 
 

@@ -38,6 +38,21 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     sip_host: str = "127.0.0.1"
     sip_port: int = Field(default=5060, ge=1, le=65535)
+    sip_enabled: bool = Field(
+        default=False, description="run the SIP switch inside `kefu serve` (UDP and TCP)"
+    )
+    sip_tcp: bool = Field(default=True, description="also accept SIP over TCP on sip_port")
+    sip_trunk_allow: list[str] = Field(
+        default_factory=lambda: ["127.0.0.1"],
+        description="source IPs of trunks, accepted without digest auth",
+    )
+    sip_gateway: str | None = Field(
+        default=None, description="HOST:PORT of the trunk outside numbers leave through"
+    )
+    sip_outside_prefix: str = Field(default="9", description="prefix of an outside number")
+    sip_survey: bool = Field(
+        default=False, description="after the agent hangs up, ask the caller to rate by key"
+    )
     log_level: str = "info"
 
     @property

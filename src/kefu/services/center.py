@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
@@ -88,6 +88,16 @@ _OUTCOME_DISPOSITION = {
     "voicemail": Disposition.VOICEMAIL,
     "rejected": Disposition.REJECTED,
 }
+
+
+class Telephony(Protocol):
+    """Real calls behind the center (the SIP line): it hears every command the core issues."""
+
+    def owns(self, call_id: str) -> bool:
+        """Whether the call is on this telephony (not a virtual console/demo call)."""
+
+    def command(self, c: cmd.Command, now: float) -> None:
+        """Carry out a core command on the real call (after the center persisted it)."""
 
 
 def _dt(ts: float) -> dt.datetime:
@@ -175,6 +185,8 @@ class Center:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
         self._seq = 0
+        # The SIP line, when `kefu serve` runs a switch; None keeps every call virtual.
+        self.telephony: Telephony | None = None
 
     # -- the timer task --------------------------------------------------------------------
     async def start(self) -> None:
@@ -389,15 +401,41 @@ class Center:
         )
 
     # -- calls (from the SIP adapter, or the demo/test path) ------------------------------
-    def offer_call(self, caller: str, dialed: str, queue: str | None = None) -> str:
-        """A call arrives (CallArrived), as the trunk would deliver it; returns its id."""
+    def offer_call(
+        self,
+        caller: str,
+        dialed: str,
+        queue: str | None = None,
+        *,
+        call_id: str | None = None,
+        priority: int = 0,
+        variables: dict[str, str] | None = None,
+    ) -> str:
+        """A call arrives (CallArrived), as the trunk would deliver it; returns its id.
+
+        The SIP line passes the switch's `call_id` (and what its IVR collected); virtual
+        calls get a `web-...` id.
+        """
         with self._lock:
-            self._seq += 1
-            call_id = f"web-{int(self.clock() * 1000)}-{self._seq}"
+            if call_id is None:
+                self._seq += 1
+                call_id = f"web-{int(self.clock() * 1000)}-{self._seq}"
             region = self.engine.region(caller)
             self.calls[call_id] = LiveCall(call_id, caller, region, queue)
             self._persist_arrival(call_id, caller, dialed, region, queue)
-            self.apply(CallArrived(call_id, caller, dialed, self.clock(), queue=queue))
+            vars_ = dict(variables or {})
+            self.apply(
+                CallArrived(
+                    call_id,
+                    caller,
+                    dialed,
+                    self.clock(),
+                    queue=queue,
+                    priority=priority,
+                    owner_agent=vars_.get("owner_agent") or None,
+                    variables=vars_,
+                )
+            )
         return call_id
 
     def caller_hangup(self, call_id: str) -> None:
@@ -443,6 +481,11 @@ class Center:
         self, call_id: str, caller: str, dialed: str, region: str, queue: str | None
     ) -> None:
         with self.db.session() as session:
+            existing = session.get(Call, call_id)
+            if existing is not None:  # the SIP line stored it when the IVR answered
+                existing.caller_region = region or None
+                existing.queue_id = self.queue_ids.get(queue or "")
+                return
             session.add(
                 Call(
                     id=call_id,
@@ -471,6 +514,11 @@ class Center:
                     if "locked" not in str(exc) or attempt == _WRITE_RETRIES - 1:
                         raise
                     time.sleep(0.01 * (attempt + 1))
+        if self.telephony is not None:
+            for c in commands:
+                call_id = getattr(c, "call_id", None)
+                if call_id is not None and self.telephony.owns(call_id):
+                    self.telephony.command(c, now)
 
     def _publish_agent(self, agent_id: str, event: dict[str, Any]) -> None:
         self.hub.publish(f"agent:{agent_id}", event)

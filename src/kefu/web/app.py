@@ -78,6 +78,12 @@ def create_app(settings: Settings, db: Database | None = None, *, demo: bool = F
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await center.start()
+        line = None
+        if settings.sip_enabled:  # real phones: the switch runs in this process
+            from kefu.telephony.sip.line import close_line, open_line
+
+            line = await open_line(center, settings)
+        app.state.sip_line = line
         # live demo traffic (kefu.services.demo.demo_app sets it for `kefu serve --demo`)
         traffic = getattr(app.state, "demo_traffic", None)
         if traffic is not None:
@@ -91,6 +97,8 @@ def create_app(settings: Settings, db: Database | None = None, *, demo: bool = F
             escalator.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await escalator
+            if line is not None:
+                await close_line(line)
             await center.stop()
 
     app = FastAPI(

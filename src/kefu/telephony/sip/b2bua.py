@@ -110,6 +110,7 @@ class SwitchConfig:
     prompt_dir: Path = PROMPT_DIR
     moh: str = "hold_music"
     user_agent: str = "kefu"
+    id_prefix: str = ""  # before call and leg ids: unique across restarts when CDRs persist
 
 
 @dataclass(eq=False)
@@ -271,7 +272,7 @@ class SipSwitch:
                 log.exception("event sink failed on %r", event)
 
     def _new_id(self, prefix: str) -> str:
-        return f"{prefix}{next(self._ids)}"
+        return f"{self.config.id_prefix}{prefix}{next(self._ids)}"
 
     async def _new_leg(self, call: Call, role: LegRole, peer: str) -> Leg:
         ep = await RtpEndpoint.open(self.media_host, self._on_rtp)

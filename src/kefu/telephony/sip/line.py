@@ -1,0 +1,808 @@
+"""The SIP line: real calls on `SipSwitch` driven by the contact-center core in `Center`.
+
+Theory of operation. The line sits between the switch (SIP legs, media) and the center (the
+pure core, CDRs, audit, live hub), both ways, and keeps the core ignorant of SIP:
+
+- switch -> core: a call to a number mapped to an IVR flow is answered and walks a core
+  `IvrSession` (prompts and DTMF on the switch); its `Enqueue` offers the call to the center
+  under the switch's own call id. A number mapped to a queue is offered at once. The agent's
+  phone answering is the core's `AgentAnswered`, the agent's BYE its `AgentHungUp`, the
+  caller's BYE `CallerHungUp`; a phone that declines or never answers is `AgentRejected`.
+- core -> switch: `Center` calls `command()` for every command on a call the line owns;
+  RingAgent rings the agent's registered extension, Bridge/StartRecording bridge and record
+  (customer left, agent right), Hold/Resume give music on hold, Monitor/Intercept mix a
+  supervisor leg, PlayAnnouncement says position and wait, Hangup/Reject end the call.
+
+Every switch event and every command is carried out on the event loop (the center may run
+commands from a web worker thread; the switch is not thread-safe), and never re-entrantly
+inside `Center.apply`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import time
+import wave
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from kefu.audio.mixer import MixMode
+from kefu.core import commands as cmd
+from kefu.core import ivr_events as ivr
+from kefu.core.agent import AgentState
+from kefu.core.calendar import HolidayCalendar
+from kefu.core.errors import CoreError
+from kefu.core.events import AgentHungUp, AgentRejected, PartyLeft, TransferKind
+from kefu.core.ivr import IvrSession
+from kefu.core.ivr_flow import Flow, parse_flow
+from kefu.core.supervision import MonitorMode
+from kefu.errors import ConfigError
+from kefu.store.db import Database
+from kefu.store.models import (
+    Agent,
+    Call,
+    CallLeg,
+    Number,
+    NumberTarget,
+    Party,
+    Recording,
+    SurveyResponse,
+)
+from kefu.store.models.routing import IvrFlow, IvrFlowVersion
+from kefu.telephony.port import (
+    CallArrived,
+    CallEnded,
+    Dtmf,
+    HangupBy,
+    LegAnswered,
+    LegEnded,
+    LegRole,
+    PlaybackDone,
+    RegistrationChanged,
+    SwitchEvent,
+)
+from kefu.telephony.prompts import PROMPT_DIR, number_names, position_names, wait_names
+from kefu.telephony.sip.b2bua import SipSwitch, SwitchConfig, SwitchError
+
+if TYPE_CHECKING:
+    from kefu.config import Settings
+    from kefu.services.center import Center
+
+log = logging.getLogger(__name__)
+
+_REJECT_STATUS = {
+    cmd.RejectReason.BLACKLISTED: 403,
+    cmd.RejectReason.NO_QUEUE: 404,
+    cmd.RejectReason.MAX_WAIT: 480,
+    cmd.RejectReason.NO_AGENTS: 480,
+}
+_MIX = {
+    MonitorMode.LISTEN: MixMode.LISTEN,
+    MonitorMode.WHISPER: MixMode.WHISPER,
+    MonitorMode.BARGE: MixMode.BARGE,
+}
+
+
+def _dt(ts: float) -> dt.datetime:
+    return dt.datetime.fromtimestamp(ts, dt.UTC)
+
+
+@dataclass
+class LineCall:
+    """What the line knows of one SIP call."""
+
+    call_id: str
+    customer_leg: str
+    caller: str
+    dialed: str
+    arrived: float
+    ivr: IvrSession | None = None
+    prompt_id: str | None = None  # the IVR prompt playing on the customer leg
+    in_core: bool = False
+    queued: bool = False  # waiting in a queue: music on hold between announcements
+    rings: dict[str, str] = field(default_factory=dict)  # agent id -> ringing leg
+    agent: tuple[str, str] | None = None  # (agent id, leg) once answered
+    supervisor_leg: str | None = None
+    supervisor_mode: MixMode | None = None
+    supervisor_id: str | None = None  # the core id of the supervisor on the call
+    intercepted: bool = False  # the supervisor took the customer over
+    recording: Path | None = None
+    ivr_timer: asyncio.TimerHandle | None = None
+    hangup_by: Party | None = None  # who ended the customer leg, as the switch saw it
+    direct: bool = False  # an extension's own call (CC-14): no core, the line bridges it
+    closing: bool = False  # a goodbye prompt plays, then the line hangs up
+    in_survey: bool = False  # the agent hung up; the customer rates the call by key (CC-11)
+
+
+@dataclass
+class SipLine:
+    """Connects `switch` and `center`. `recordings`: where the call WAVs go."""
+
+    switch: SipSwitch
+    center: Center
+    recordings: Path
+    trunk: str | None = None  # the trunk outside numbers leave through (CC-14)
+    outside_prefix: str = "9"  # what an outside number is dialled with
+    survey: bool = False  # after the agent hangs up, the customer rates the call (CC-11)
+    # key -> score on the reports' 1-5 scale (prompt: 1 满意, 2 一般, 3 不满意)
+    survey_scores: dict[str, int] = field(default_factory=lambda: {"1": 5, "2": 3, "3": 1})
+    calendar: HolidayCalendar = field(default_factory=HolidayCalendar)
+    calls: dict[str, LineCall] = field(default_factory=dict)
+    on_call_ended: list[Any] = field(default_factory=list)  # callbacks(call_id)
+    # the last announcements said (call id, prompt names), for the console and tests
+    played: deque[tuple[str, tuple[str, ...]]] = field(default_factory=lambda: deque(maxlen=200))
+    _ext_agent: dict[str, str] = field(default_factory=dict)  # extension -> agent id
+    _loop: asyncio.AbstractEventLoop | None = None
+
+    # ---- wiring ------------------------------------------------------------------------
+
+    def attach(self) -> None:
+        """Become the switch's event sink and the center's telephony (on the event loop)."""
+        self._loop = asyncio.get_running_loop()
+        self.switch.sink = self._on_switch_event
+        self.center.telephony = self
+        self.recordings.mkdir(parents=True, exist_ok=True)
+
+    def detach(self) -> None:
+        """Stop hearing the center (calls in progress become virtual)."""
+        if self.center.telephony is self:
+            self.center.telephony = None
+        for lc in self.calls.values():
+            if lc.ivr_timer is not None:
+                lc.ivr_timer.cancel()
+
+    def owns(self, call_id: str) -> bool:
+        """Whether the call is a SIP call of this line."""
+        return call_id in self.calls
+
+    def command(self, c: cmd.Command, now: float) -> None:
+        """A core command for one of our calls; carried out on the loop, after `apply`."""
+        assert self._loop is not None
+        self._loop.call_soon_threadsafe(self._guard, self._command, c)
+
+    def _on_switch_event(self, event: SwitchEvent) -> None:
+        assert self._loop is not None
+        self._loop.call_soon(self._guard, self._event, event)
+
+    def _guard(self, fn: Any, arg: Any) -> None:
+        try:
+            fn(arg)
+        except (CoreError, SwitchError, KeyError) as exc:
+            log.warning("sip line: %s on %r: %s", type(exc).__name__, arg, exc)
+
+    # ---- routing by dialled number ------------------------------------------------------
+
+    def _route(self, dialed: str) -> tuple[str, Flow | str | None]:
+        """('ivr', flow) or ('queue', name) or ('none', None) for a dialled number."""
+        db = self.center.db
+        with db.session() as s:
+            n = s.scalars(select(Number).where(Number.number == dialed)).first()
+            if n is None:
+                return "none", None
+            if n.target is NumberTarget.IVR and n.ivr_flow_id is not None:
+                flow = s.get(IvrFlow, n.ivr_flow_id)
+                if flow is None:
+                    return "none", None
+                version = s.scalars(
+                    select(IvrFlowVersion)
+                    .where(IvrFlowVersion.flow_id == flow.id)
+                    .where(
+                        IvrFlowVersion.version == flow.active_version
+                        if flow.active_version is not None
+                        else IvrFlowVersion.version >= 0
+                    )
+                    .order_by(IvrFlowVersion.version.desc())
+                ).first()
+                if version is None:
+                    return "none", None
+                return "ivr", parse_flow(version.definition, f"ivr_flows/{flow.name}")
+            if n.queue_id is not None:
+                from kefu.store.models import Queue
+
+                q = s.get(Queue, n.queue_id)
+                return "queue", q.name if q is not None else None
+        return "none", None
+
+    def _agent_of_extension(self, ext: str) -> str | None:
+        if ext in self._ext_agent:
+            return self._ext_agent[ext]
+        with self.center.db.session() as s:
+            aid = s.scalar(select(Agent.id).where(Agent.extension == ext))
+        if aid is None:
+            return None
+        self._ext_agent[ext] = str(aid)
+        return str(aid)
+
+    # ---- switch events ----------------------------------------------------------------
+
+    def _event(self, ev: SwitchEvent) -> None:
+        if isinstance(ev, RegistrationChanged):
+            self._registration(ev)
+            return
+        if isinstance(ev, CallArrived):
+            self._arrived(ev)
+            return
+        lc = self.calls.get(ev.call_id)
+        if lc is None:
+            return
+        if isinstance(ev, Dtmf):
+            if ev.leg_id == lc.customer_leg and lc.ivr is not None and not lc.ivr.ended:
+                self._ivr(lc, ivr.DtmfDigit(ev.digit))
+            elif ev.leg_id == lc.customer_leg and lc.in_survey and not lc.closing:
+                self._survey_key(lc, ev)
+        elif isinstance(ev, PlaybackDone):
+            self._playback_done(lc, ev)
+        elif isinstance(ev, LegAnswered):
+            self._answered(lc, ev)
+        elif isinstance(ev, LegEnded):
+            self._leg_ended(lc, ev)
+        elif isinstance(ev, CallEnded):
+            self._call_ended(lc, ev)
+
+    def _registration(self, ev: RegistrationChanged) -> None:
+        """A phone that went away must not be rung: its idle agent is made busy."""
+        if ev.up:
+            return
+        aid = self._agent_of_extension(ev.extension)
+        if aid is None:
+            return
+        a = self.center.engine.agents.get(aid)
+        if a is not None and a.state is AgentState.IDLE:
+            self.center.set_state(int(aid), AgentState.BUSY, "phone_offline")
+
+    def _arrived(self, ev: CallArrived) -> None:
+        if self._direct(ev):
+            return
+        kind, target = self._route(ev.dialed)
+        if kind == "none":
+            self.switch.reject(ev.call_id, 404)
+            return
+        lc = LineCall(ev.call_id, ev.leg_id, ev.caller, ev.dialed, ev.at)
+        self.calls[ev.call_id] = lc
+        self._store_arrival(lc)
+        self.switch.answer(ev.call_id)
+        if isinstance(target, Flow):
+            now = dt.datetime.now(dt.UTC)
+            lc.ivr = IvrSession(target, ev.call_id, {"caller": ev.caller}, self.calendar, now)
+            self._ivr_commands(lc, lc.ivr.start(now))
+        else:
+            self._offer(lc, str(target), 0, {})
+
+    def _direct(self, ev: CallArrived) -> bool:
+        """CC-14: an agent's phone dials another extension, or the prefix + an outside number."""
+        caller = self._agent_of_extension(ev.caller)
+        if caller is None or self.switch.registrar.lookup(ev.caller) is None:
+            return False
+        callee = self._agent_of_extension(ev.dialed)
+        p = self.outside_prefix
+        outside = bool(p) and ev.dialed.startswith(p) and len(ev.dialed) > len(p) + 2
+        if callee is None and not outside:
+            return False
+        if callee is None:
+            with self.center.db.session() as s:
+                agent = s.get(Agent, int(caller))
+                allowed = agent is not None and agent.may_transfer_outside
+            if self.trunk is None or not allowed:  # AG-08: outside lines by permission only
+                self.switch.reject(ev.call_id, 403)
+                return True
+        lc = LineCall(ev.call_id, ev.leg_id, ev.caller, ev.dialed, ev.at, direct=True)
+        self.calls[ev.call_id] = lc
+        self._store_arrival(lc, "internal" if callee is not None else "outbound", caller)
+        self.switch.answer(ev.call_id)
+        if callee is None:
+            assert self.trunk is not None
+            lc.agent = (
+                "outside",
+                self.switch.dial_out(ev.call_id, ev.dialed[len(p) :], self.trunk),
+            )
+        elif self.switch.registrar.lookup(ev.dialed) is None:
+            self._close(lc, ["extension_no_answer", "goodbye"])
+        else:
+            lc.agent = (callee, self.switch.ring(ev.call_id, ev.dialed, timeout=20.0))
+        return True
+
+    def _survey_key(self, lc: LineCall, ev: Dtmf) -> None:
+        score = self.survey_scores.get(ev.digit)
+        if score is None:
+            self.switch.play(lc.customer_leg, ["invalid_input", "survey"], interruptible=True)
+            return
+        with self.center.db.session() as s:
+            call = s.get(Call, lc.call_id)
+            s.add(
+                SurveyResponse(
+                    call_id=lc.call_id,
+                    agent_id=call.agent_id if call is not None else None,
+                    channel="voice",
+                    score=score,
+                    answered_at=_dt(ev.at),
+                )
+            )
+        self.switch.stop_playback(lc.customer_leg)
+        self._close(lc, ["survey_thanks", "goodbye"])
+
+    def _close(self, lc: LineCall, prompts: list[str]) -> None:
+        """Say `prompts` to the caller, then hang up."""
+        lc.closing = True
+        self.switch.play(lc.customer_leg, prompts, interruptible=False)
+
+    def _store_arrival(
+        self, lc: LineCall, direction: str = "inbound", agent: str | None = None
+    ) -> None:
+        """The CDR row from the moment the switch answers (calls ended in the IVR count too)."""
+        from kefu.store.models import Direction
+
+        with self.center.db.session() as s:
+            s.add(
+                Call(
+                    id=lc.call_id,
+                    direction=Direction(direction),
+                    agent_id=int(agent) if agent is not None else None,
+                    caller=lc.caller,
+                    callee=lc.dialed,
+                    offered_at=_dt(lc.arrived),
+                )
+            )
+            s.flush()
+            s.add(
+                CallLeg(
+                    call_id=lc.call_id,
+                    party=Party.CUSTOMER,
+                    address=lc.caller,
+                    started_at=_dt(lc.arrived),
+                    answered_at=_dt(lc.arrived),
+                )
+            )
+
+    def _offer(self, lc: LineCall, queue: str, priority: int, variables: dict[str, str]) -> None:
+        lc.in_core = True
+        lc.queued = True
+        self.center.offer_call(
+            lc.caller,
+            lc.dialed,
+            queue,
+            call_id=lc.call_id,
+            priority=priority,
+            variables=variables,
+        )
+        self._moh(lc)
+
+    def _moh(self, lc: LineCall) -> None:
+        """Music on hold while the caller waits (after any announcement playing)."""
+        if lc.queued and lc.agent is None:
+            self.switch.play(lc.customer_leg, [self.switch.config.moh], interruptible=False)
+
+    def _playback_done(self, lc: LineCall, ev: PlaybackDone) -> None:
+        if ev.leg_id != lc.customer_leg:
+            return
+        if lc.ivr is not None and not lc.ivr.ended:
+            if lc.prompt_id is not None and not ev.interrupted:
+                pid, lc.prompt_id = lc.prompt_id, None
+                self._ivr(lc, ivr.PromptFinished(pid))
+            return
+        if lc.closing:  # (an interrupted prompt before the goodbye is not its end)
+            if not ev.interrupted:
+                self.switch.hangup_call(lc.call_id)
+        elif lc.in_survey and not ev.interrupted:  # no key pressed: say goodbye
+            self._close(lc, ["goodbye"])
+        elif not ev.interrupted:
+            self._moh(lc)
+
+    def _answered(self, lc: LineCall, ev: LegAnswered) -> None:
+        if ev.leg_id == lc.customer_leg:
+            return
+        if lc.agent is not None and lc.agent[1] == ev.leg_id:  # picker, extension, outside
+            lc.queued = False
+            self.switch.stop_playback(lc.customer_leg)
+            self.switch.bridge(lc.call_id, ev.leg_id)
+            if lc.direct:
+                with self.center.db.session() as s:
+                    call = s.get(Call, lc.call_id)
+                    if call is not None:
+                        call.answered_at = _dt(ev.at)
+            return
+        if ev.leg_id == lc.supervisor_leg:
+            if lc.supervisor_mode is not None:
+                self.switch.supervise(lc.call_id, ev.leg_id, lc.supervisor_mode)
+            return
+        for aid, leg in list(lc.rings.items()):
+            if leg == ev.leg_id:
+                del lc.rings[aid]
+                if lc.agent is not None:  # a transfer: the first agent's leg is done
+                    self.switch.hangup(lc.agent[1])
+                lc.agent = (aid, leg)
+                lc.queued = False
+                try:
+                    self.center.answer(int(aid), lc.call_id)
+                except CoreError:  # the core withdrew the offer meanwhile
+                    lc.agent = None
+                    self.switch.hangup(leg)
+                return
+
+    def _leg_ended(self, lc: LineCall, ev: LegEnded) -> None:
+        if ev.leg_id == lc.customer_leg:
+            lc.hangup_by = Party.CUSTOMER if ev.by is HangupBy.REMOTE else Party.SYSTEM
+            if lc.ivr is not None and not lc.ivr.ended:
+                self._ivr(lc, ivr.CallerHungUp())
+            if lc.in_core and ev.by is not HangupBy.SWITCH and ev.by is not HangupBy.PEER_LEG:
+                lc.in_core = False
+                self.center.caller_hangup(lc.call_id)
+            return
+        if ev.leg_id == lc.supervisor_leg:
+            lc.supervisor_leg = None
+            sup, lc.supervisor_id = lc.supervisor_id, None
+            if sup is None or ev.by is HangupBy.SWITCH or not lc.in_core:
+                return
+            now = self.center.now()
+            if lc.intercepted:  # the supervisor was the customer's party: the call ends
+                lc.in_core = False
+                self.center.apply(AgentHungUp(sup, lc.call_id, now))
+            else:  # a listening/whispering supervisor left: the core forgets the monitor
+                self.center.apply(PartyLeft(lc.call_id, sup, now))
+            return
+        for aid, leg in list(lc.rings.items()):
+            if leg == ev.leg_id:  # the phone declined, failed or never answered
+                del lc.rings[aid]
+                if ev.by is not HangupBy.SWITCH:
+                    self.center.apply(
+                        AgentRejected(aid, lc.call_id, self.center.now(), f"sip_{ev.status}")
+                    )
+                return
+        if lc.direct and lc.agent is not None and lc.agent[1] == ev.leg_id:
+            lc.agent = None
+            if ev.by is HangupBy.REMOTE or self._answered_at(lc) is not None:
+                self.switch.hangup_call(lc.call_id)
+            elif ev.by is not HangupBy.PEER_LEG:  # CC-14: busy or no answer, say so
+                busy = ev.status in (0, 486, 600)
+                self._close(lc, ["extension_busy" if busy else "extension_no_answer", "goodbye"])
+            return
+        if lc.agent is not None and lc.agent[1] == ev.leg_id:
+            aid = lc.agent[0]
+            lc.agent = None
+            if ev.by in (HangupBy.SWITCH, HangupBy.PEER_LEG):
+                return  # we ended it (core hang-up, intercept) or the customer left
+            if not lc.in_core:  # an outside party (after DialOutside) hung up
+                self.switch.hangup_call(lc.call_id)
+                return
+            if ev.by in (HangupBy.TIMEOUT, HangupBy.ERROR) and self._requeue(lc, aid):
+                return
+            lc.in_core = False
+            lc.in_survey = self.survey and ev.by is HangupBy.REMOTE
+            self.center.apply(AgentHungUp(aid, lc.call_id, self.center.now()))
+            if not lc.in_survey:
+                self.switch.hangup_call(lc.call_id)
+
+    def _requeue(self, lc: LineCall, aid: str) -> bool:
+        """The agent's phone vanished mid-call: the customer goes back into the queue.
+
+        The core's transfer to a queue (re-entering it with the call's priority) is what it
+        offers; the agent, phone gone, is set busy.
+        """
+        c = self.center.engine.calls.get(lc.call_id)
+        if c is None or c.queue is None:
+            return False
+        try:
+            self.center.transfer(int(aid), TransferKind.QUEUE, c.queue.config.name)
+        except CoreError:
+            return False
+        lc.queued = True
+        self._moh(lc)
+        with contextlib.suppress(CoreError):
+            self.center.set_state(int(aid), AgentState.BUSY, "phone_lost")
+        return True
+
+    def _answered_at(self, lc: LineCall) -> dt.datetime | None:
+        with self.center.db.session() as s:
+            call = s.get(Call, lc.call_id)
+            return call.answered_at if call is not None else None
+
+    def _call_ended(self, lc: LineCall, ev: CallEnded) -> None:
+        if lc.ivr_timer is not None:
+            lc.ivr_timer.cancel()
+        self.calls.pop(lc.call_id, None)
+        if lc.in_core:  # the switch lost the call without a BYE we saw
+            lc.in_core = False
+            with contextlib.suppress(CoreError):
+                self.center.caller_hangup(lc.call_id)
+        self._finish_cdr(lc, ev.at)
+        for cb in self.on_call_ended:
+            cb(lc.call_id)
+
+    def _finish_cdr(self, lc: LineCall, at: float) -> None:
+        with self.center.db.session() as s:
+            call = s.get(Call, lc.call_id)
+            if call is None:
+                return
+            call.hangup_by = call.hangup_by or lc.hangup_by or Party.SYSTEM
+            if call.ended_at is None:  # ended in the IVR or before the core heard of it
+                call.ended_at = _dt(at)
+                if call.disposition is None:
+                    from kefu.store.models import Disposition
+
+                    call.disposition = (
+                        Disposition.ANSWERED if call.answered_at else Disposition.ABANDONED
+                    )
+            for leg in s.scalars(
+                select(CallLeg).where(CallLeg.call_id == lc.call_id, CallLeg.ended_at.is_(None))
+            ):
+                leg.ended_at = _dt(at)
+                leg.hangup_by = call.hangup_by
+            if lc.recording is not None and lc.recording.exists():
+                self.switch_recording_row(s, lc)
+
+    def switch_recording_row(self, s: Any, lc: LineCall) -> None:
+        """The `recordings` row of a closed WAV (duration read from the file)."""
+        assert lc.recording is not None
+        try:
+            with wave.open(str(lc.recording), "rb") as w:
+                duration = w.getnframes() / float(w.getframerate())
+                channels, rate = w.getnchannels(), w.getframerate()
+        except (wave.Error, EOFError):
+            return
+        s.add(
+            Recording(
+                call_id=lc.call_id,
+                path=str(lc.recording),
+                channels=channels,
+                sample_rate=rate,
+                duration_s=duration,
+                created_at=dt.datetime.now(dt.UTC),
+            )
+        )
+
+    # ---- the IVR ----------------------------------------------------------------------
+
+    def _ivr(self, lc: LineCall, event: ivr.Event) -> None:
+        assert lc.ivr is not None
+        now = dt.datetime.now(dt.UTC)
+        try:
+            out = lc.ivr.handle(event, now)
+        except ivr.IvrStateError:
+            return
+        self._ivr_commands(lc, out)
+
+    def _ivr_commands(self, lc: LineCall, out: list[ivr.Command]) -> None:
+        assert lc.ivr is not None
+        for c in out:
+            if isinstance(c, ivr.PlayPrompt):
+                lc.prompt_id = c.prompt_id
+                names = self._prompt_files(c.prompts)
+                if names:
+                    self.switch.play(lc.customer_leg, names, interruptible=c.interruptible)
+                else:  # nothing we can say: as if it had played
+                    self._loop_soon(lc, ivr.PromptFinished(c.prompt_id))
+            elif isinstance(c, ivr.StopPrompt):
+                lc.prompt_id = None
+                self.switch.stop_playback(lc.customer_leg)
+            elif isinstance(c, ivr.Enqueue):
+                _cancel(lc.ivr_timer)
+                lc.ivr_timer = None
+                self._offer(lc, c.queue, c.priority, dict(c.variables))
+            elif isinstance(c, ivr.Hangup | ivr.SendToVoicemail | ivr.TransferOutside):
+                # voicemail and outside transfer from the IVR are not carried on SIP yet
+                _cancel(lc.ivr_timer)
+                lc.ivr_timer = None
+                self.switch.hangup_call(lc.call_id)
+            elif isinstance(c, ivr.VerifyPassword | ivr.Lookup | ivr.ChargePayment):
+                log.warning("sip line: IVR service %s not wired; hanging up", type(c).__name__)
+                self.switch.hangup_call(lc.call_id)
+        self._arm_ivr_timer(lc)
+
+    def _loop_soon(self, lc: LineCall, event: ivr.Event) -> None:
+        assert self._loop is not None
+        self._loop.call_soon(self._guard, lambda e: self._ivr(lc, e), event)
+
+    def _arm_ivr_timer(self, lc: LineCall) -> None:
+        _cancel(lc.ivr_timer)
+        lc.ivr_timer = None
+        if lc.ivr is None or lc.ivr.ended or self._loop is None:
+            return
+        due = lc.ivr.next_deadline()
+        if due is None:
+            return
+        delay = max(0.0, (due - dt.datetime.now(dt.UTC)).total_seconds())
+
+        def fire() -> None:
+            if lc.ivr is None or lc.ivr.ended:
+                return
+            self._ivr_commands(lc, lc.ivr.handle_timer(dt.datetime.now(dt.UTC)))
+
+        lc.ivr_timer = self._loop.call_later(delay + 0.01, fire)
+
+    def _prompt_files(self, prompts: tuple[str, ...]) -> list[str]:
+        """Prompt ids the switch can play (say:number:N read out; unknown ids skipped)."""
+        out: list[str] = []
+        prompt_dir = self.switch.config.prompt_dir
+        for p in prompts:
+            if p.startswith("say:"):
+                _, kind, value = p.split(":", 2)
+                if kind in ("number", "digits") and value.isdigit():
+                    out += (
+                        number_names(int(value) % 1000)
+                        if kind == "number"
+                        else [f"digit_{d}" for d in value]
+                    )
+                continue
+            if (
+                ("/" in p and Path(p).exists())
+                or (prompt_dir / f"{p}.wav").exists()
+                or (PROMPT_DIR / f"{p}.wav").exists()
+            ):
+                out.append(p)
+            else:
+                log.warning("sip line: no audio for prompt %r", p)
+        return out
+
+    # ---- core commands ------------------------------------------------------------------
+
+    def _command(self, c: cmd.Command) -> None:
+        lc = self.calls.get(getattr(c, "call_id", ""))
+        if lc is None:
+            return
+        if isinstance(c, cmd.RingAgent):
+            if self.switch.registrar.lookup(c.extension) is None:
+                # AG: an agent whose phone is not registered is not rung; the core moves on
+                self.center.apply(
+                    AgentRejected(c.agent_id, c.call_id, self.center.now(), "unregistered")
+                )
+                return
+            lc.rings[c.agent_id] = self.switch.ring(c.call_id, c.extension, timeout=c.timeout + 5.0)
+        elif isinstance(c, cmd.StopRinging | cmd.RingMissed):
+            leg = lc.rings.pop(c.agent_id, None)
+            if leg is not None:
+                self.switch.cancel_ring(leg)
+        elif isinstance(c, cmd.Bridge):
+            if lc.agent is None or lc.agent[0] != c.agent_id:
+                # 抢接 (AG-13) from the console: the picker's phone rings, then is bridged
+                a = self.center.engine.agents.get(c.agent_id)
+                if a is None or self.switch.registrar.lookup(a.extension) is None:
+                    return
+                old = lc.agent
+                lc.agent = (c.agent_id, self.switch.ring(c.call_id, a.extension))
+                if old is not None:
+                    self.switch.hangup(old[1])
+                return
+            lc.queued = False
+            self.switch.stop_playback(lc.customer_leg)
+            self.switch.bridge(c.call_id, lc.agent[1])
+        elif isinstance(c, cmd.StartRecording):
+            path = self.recordings / f"{c.call_id}.wav"
+            lc.recording = path
+            self.switch.record(c.call_id, path)
+        elif isinstance(c, cmd.PlayAnnouncement):
+            names = position_names(max(c.position - 1, 0)) + wait_names(int(c.estimated_wait))
+            self.played.append((c.call_id, tuple(names)))
+            self.switch.play(lc.customer_leg, names, interruptible=False)
+        elif isinstance(c, cmd.Hold):
+            self.switch.hold(c.call_id)
+        elif isinstance(c, cmd.Resume):
+            self.switch.resume(c.call_id)
+        elif isinstance(c, cmd.Monitor):
+            ext = self._extension_of(c.supervisor_id)
+            lc.supervisor_mode = _MIX[c.mode]
+            lc.supervisor_id = c.supervisor_id
+            if lc.supervisor_leg is not None:
+                self.switch.supervise(c.call_id, lc.supervisor_leg, lc.supervisor_mode)
+            elif ext is not None:
+                lc.supervisor_leg = self.switch.ring(c.call_id, ext, role=LegRole.SUPERVISOR)
+        elif isinstance(c, cmd.StopMonitor):
+            if lc.supervisor_leg is not None:
+                leg, lc.supervisor_leg, lc.supervisor_id = lc.supervisor_leg, None, None
+                self.switch.hangup(leg)
+        elif isinstance(c, cmd.Intercept):
+            if lc.supervisor_leg is not None:
+                lc.agent = None
+                lc.intercepted = True
+                lc.supervisor_id = c.supervisor_id
+                self.switch.supervise(c.call_id, lc.supervisor_leg, MixMode.INTERCEPT)
+        elif isinstance(c, cmd.DialOutside):
+            if self.trunk is not None:
+                number = c.number
+                if self.outside_prefix and number.startswith(self.outside_prefix):
+                    number = number[len(self.outside_prefix) :]
+                if lc.agent is not None:
+                    self.switch.hangup(lc.agent[1])
+                    lc.agent = None
+                lc.in_core = False
+                leg = self.switch.dial_out(c.call_id, number, self.trunk)
+                lc.agent = ("outside", leg)
+        elif isinstance(c, cmd.Reject):
+            lc.in_core = False
+            self._reject(lc, _REJECT_STATUS.get(c.reason, 480))
+        elif isinstance(c, cmd.Hangup):
+            lc.in_core = False
+            if lc.in_survey:  # 满意度调查: the customer stays on to rate the call
+                self.switch.play(lc.customer_leg, ["survey"], interruptible=True)
+            else:
+                self.switch.hangup_call(c.call_id)
+        elif isinstance(c, cmd.CallRecord) and c.outcome.value != "answered":
+            lc.in_core = False
+            if c.outcome.value != "abandoned":
+                self.switch.hangup_call(c.call_id)
+
+    def _reject(self, lc: LineCall, status: int) -> None:
+        """Refuse: an answered call (after the IVR) hears 'busy' and is hung up."""
+        try:
+            self.switch.reject(lc.call_id, status)
+        except SwitchError:
+            self.switch.hangup_call(lc.call_id)
+
+    def _extension_of(self, user_or_agent: str) -> str | None:
+        if not user_or_agent.isdigit():
+            return None
+        with self.center.db.session() as s:
+            a = s.scalar(select(Agent).where(Agent.user_id == int(user_or_agent)))
+            if a is None:
+                a = s.get(Agent, int(user_or_agent))
+            return a.extension if a is not None else None
+
+
+def _cancel(handle: asyncio.TimerHandle | None) -> None:
+    if handle is not None:
+        handle.cancel()
+
+
+@dataclass
+class AgentCredentials:
+    """Digest HA1 of the agents' extensions, from the `agents` table (never a password)."""
+
+    db: Database
+
+    def ha1_for(self, username: str, realm: str) -> str | None:
+        """The stored HA1 of extension `username` (computed by the admin for realm kefu)."""
+        with self.db.session() as s:
+            return s.scalar(select(Agent.sip_ha1).where(Agent.extension == username))
+
+
+async def open_line(center: Center, settings: Settings) -> SipLine:
+    """Start the switch on the settings' SIP address and connect it to `center`."""
+    gateway = settings.sip_gateway
+    config = SwitchConfig(
+        host=settings.sip_host,
+        port=settings.sip_port,
+        tcp=settings.sip_tcp,
+        trunk_allow=tuple(settings.sip_trunk_allow),
+        id_prefix=f"sip{int(time.time())}-",  # call ids stay unique across restarts
+    )
+    if gateway:
+        host, _, port = gateway.rpartition(":")
+        if not host or not port.isdigit():
+            raise ConfigError("KEFU_SIP_GATEWAY", f"cannot read {gateway!r}", "Use HOST:PORT.")
+        config.trunks["gateway"] = (host, int(port))
+    switch = SipSwitch(config, credentials=AgentCredentials(center.db))
+    line = SipLine(
+        switch,
+        center,
+        recordings=settings.data_dir / "recordings",
+        trunk="gateway" if gateway else None,
+        outside_prefix=settings.sip_outside_prefix,
+        survey=settings.sip_survey,
+    )
+    from kefu.services.call_scoring import CallScorer
+
+    line.on_call_ended.append(CallScorer(center.db))  # timing-only QA of each call
+    line.attach()
+    try:
+        await switch.start()
+    except OSError as exc:
+        line.detach()
+        raise ConfigError(
+            "KEFU_SIP_PORT",
+            f"cannot listen on {config.host}:{config.port} for SIP ({exc.strerror})",
+            "Stop what uses it, pick another with KEFU_SIP_PORT, or run with --no-sip.",
+        ) from None
+    return line
+
+
+async def close_line(line: SipLine) -> None:
+    """Hang up every call (their CDRs are finished), then stop the switch."""
+    await line.switch.stop()
+    for _ in range(5):  # let the queued LegEnded/CallEnded events reach the center
+        await asyncio.sleep(0.02)
+    line.detach()
