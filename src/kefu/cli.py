@@ -9,19 +9,18 @@ from __future__ import annotations
 import socket
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 
 from kefu import __version__
-from kefu.config import Settings, load_settings
+from kefu.core.supervision import Role  # the same values as the store's; no SQLAlchemy
 from kefu.errors import ConfigError, KefuError
-from kefu.security.password import generate_password
-from kefu.services import users
-from kefu.store import migrate
-from kefu.store.db import Database, check_database, ensure_data_dir
-from kefu.store.models import Role
+
+if TYPE_CHECKING:
+    from kefu.config import Settings
+    from kefu.store.db import Database
 
 app = typer.Typer(
     name="kefu",
@@ -63,12 +62,18 @@ def _root(
         raise typer.Exit(0)
 
 
+# The commands import what they use when they run: `kefu --help` and the light commands
+# need not load pydantic settings, SQLAlchemy, Alembic and argon2 first.
 def _settings(**flags: Any) -> Settings:
+    from kefu.config import load_settings
+
     return load_settings(**flags)
 
 
 def _open_database(settings: Settings) -> Database:
     """Data directory writable, database reachable; else a one-line ConfigError."""
+    from kefu.store.db import Database, check_database, ensure_data_dir
+
     ensure_data_dir(settings.data_dir)
     db = Database.from_url(settings.resolved_database_url)
     check_database(db.engine)
@@ -106,7 +111,9 @@ def serve(
     """Run the contact center: migrate, create the admin on first start, serve HTTP."""
     import uvicorn
 
+    from kefu.services import users
     from kefu.services.demo import demo_app, login_hint
+    from kefu.store import migrate
     from kefu.web.app import create_app
 
     settings = _settings(
@@ -170,6 +177,8 @@ app.add_typer(db_app, name="db")
 @guarded
 def db_upgrade(data_dir: Path | None = DataDirOpt, database_url: str | None = DatabaseOpt) -> None:
     """Migrate the database schema to the newest revision."""
+    from kefu.store import migrate
+
     db = _open_database(_settings(data_dir=data_dir, database_url=database_url))
     before = migrate.current_revision(db.engine)
     migrate.upgrade(db.engine)
@@ -181,6 +190,8 @@ def db_upgrade(data_dir: Path | None = DataDirOpt, database_url: str | None = Da
 @guarded
 def db_current(data_dir: Path | None = DataDirOpt, database_url: str | None = DatabaseOpt) -> None:
     """Print the schema revision of the database and of the code."""
+    from kefu.store import migrate
+
     db = _open_database(_settings(data_dir=data_dir, database_url=database_url))
     console.print(f"database: {migrate.current_revision(db.engine) or 'empty'}")
     console.print(f"code:     {migrate.head_revision()}")
@@ -198,6 +209,9 @@ def admin_reset_password(
     database_url: str | None = DatabaseOpt,
 ) -> None:
     """Give USERNAME a new random password, printed once."""
+    from kefu.services import users
+    from kefu.store import migrate
+
     db = _open_database(_settings(data_dir=data_dir, database_url=database_url))
     migrate.upgrade(db.engine)
     password = users.reset_password(db, username)
@@ -216,6 +230,11 @@ def admin_create_user(
     database_url: str | None = DatabaseOpt,
 ) -> None:
     """Create a user with a random password, printed once."""
+    from kefu.security.password import generate_password
+    from kefu.services import users
+    from kefu.store import migrate
+    from kefu.store.models import Role as StoreRole
+
     db = _open_database(_settings(data_dir=data_dir, database_url=database_url))
     migrate.upgrade(db.engine)
     password = generate_password()
@@ -223,7 +242,7 @@ def admin_create_user(
         db,
         username,
         password,
-        role,
+        StoreRole(role.value),
         display_name=display_name,
         agent_no=agent_no,
         extension=extension,
