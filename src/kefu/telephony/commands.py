@@ -8,7 +8,7 @@ import io
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -16,18 +16,12 @@ from rich.table import Table
 
 from kefu.core.erlang import agents_needed
 from kefu.errors import KefuError
-from kefu.telephony.scenario import (
-    AgentSpec,
-    ArrivalSpec,
-    Distribution,
-    QueueSpec,
-    Scenario,
-    ScenarioError,
-    ServiceLevelSpec,
-    clock_seconds,
-    load_scenario,
-)
-from kefu.telephony.sim import QueueKpi, SimResult, simulate
+
+# The simulator loads the whole core (and its phone geodata); commands import it when they
+# run, so that every other `kefu` command starts without it.
+if TYPE_CHECKING:
+    from kefu.telephony.scenario import Scenario
+    from kefu.telephony.sim import QueueKpi, SimResult
 
 
 class Format(enum.Enum):
@@ -157,6 +151,8 @@ def _emit(console: Console, title: str, rows: list[dict[str, Any]], fmt: Format)
 
 
 def _run(sc: Scenario, seed: int | None, console: Console) -> SimResult:
+    from kefu.telephony.sim import simulate
+
     if not sys.stdout.isatty():
         return simulate(sc, seed)
     from rich.progress import Progress
@@ -172,6 +168,10 @@ def _console() -> Console:
 
 
 def _simulate(scenario: Path, seed: int | None, fmt: Format, report: Report) -> None:
+    from kefu.telephony.scenario import (
+        load_scenario,
+    )
+
     sc = load_scenario(scenario)
     console = _console()
     res = _run(sc, seed, console)
@@ -229,6 +229,16 @@ def staffing_scenario(
     start: str,
 ) -> Scenario:
     """A one-queue M/M/c scenario staffed as `agents` per interval (for --verify)."""
+    from kefu.telephony.scenario import (
+        AgentSpec,
+        ArrivalSpec,
+        Distribution,
+        QueueSpec,
+        Scenario,
+        ServiceLevelSpec,
+        clock_seconds,
+    )
+
     base = clock_seconds(start)
     specs: list[AgentSpec] = []
     for j in range(1, max(agents, default=0) + 1):
@@ -265,6 +275,11 @@ def _clock(seconds: float) -> str:
 def _rates_from_scenario(
     path: Path, queue: str | None, interval_min: float
 ) -> tuple[list[float], float]:
+    from kefu.telephony.scenario import (
+        ScenarioError,
+        load_scenario,
+    )
+
     sc = load_scenario(path)
     qspec = next((q for q in sc.queues if queue in (None, q.name)), None)
     if qspec is None:
@@ -344,6 +359,9 @@ def register(app: typer.Typer) -> None:
         fmt: Annotated[Format, typer.Option("--format", help="table, csv or json.")] = Format.TABLE,
     ) -> None:
         """Erlang C staffing: agents needed per interval for a service-level target."""
+        from kefu.telephony.scenario import clock_seconds
+        from kefu.telephony.sim import simulate
+
         target, within = parse_sl(sl)
         if scenario is not None:
             calls, scen_aht = _rates_from_scenario(scenario, queue, interval)
