@@ -20,8 +20,35 @@ TEMPLATES = Path(__file__).parent / "templates"
 
 
 def dumps(result: dict[str, Any]) -> str:
-    """One output line (compact, UTF-8 kept readable)."""
+    """One output line (compact, UTF-8 kept readable), as `json.dumps` writes it.
+
+    orjson writes it ~7x faster and byte for byte the same, except floats outside
+    [1e-4, 1e16) (exponent style), NaN/inf, integers beyond 64 bits and lone surrogates:
+    a result with any of those (or one orjson refuses) is written by the stdlib.
+    """
+    if _fast_dumps is not None and _plain(result):
+        try:
+            return _fast_dumps(result).decode()
+        except TypeError:  # orjson.JSONEncodeError: a huge integer, a lone surrogate
+            pass
     return json.dumps(result, ensure_ascii=False, separators=(",", ":"))
+
+
+try:
+    from orjson import dumps as _fast_dumps
+except ImportError:  # pragma: no cover
+    _fast_dumps = None  # type: ignore[assignment]
+
+
+def _plain(result: dict[str, Any]) -> bool:
+    """Whether the result's floats (finding times; a bad record's id) print alike in both."""
+    if type(result.get("id")) is float:
+        return False
+    for f in result.get("findings", ()):
+        t = f.get("start")
+        if type(t) is float and t and not 1e-4 <= t < 1e16:
+            return False
+    return True
 
 
 def write_jsonl(outcomes: Iterable[Outcome], out: IO[str]) -> None:

@@ -48,10 +48,15 @@ TABLE = _build_table()
 def normalize(text: str) -> str:
     """The matching form of `text`: no punctuation or spaces, variants unified.
 
-    Same result as `text.translate(TABLE)`, but a regex deletion plus a few `replace` calls
-    run in C without a dict lookup per character, which is several times faster on CJK.
+    Same result as `text.translate(TABLE)`, but C-level `replace` calls and a regex deletion
+    run without a dict lookup per character, which is several times faster on CJK.
     """
-    text = _DELETED.sub("", text)
+    # The commonest marks go by `replace` (a C scan each); the regex then only has the rest.
+    for ch in _COMMON:
+        if ch in text:
+            text = text.replace(ch, "")
+    if _DELETED.search(text) is not None:
+        text = _DELETED.sub("", text)
     for src, dst in _VARIANTS.items():
         if src in text:
             text = text.replace(src, dst)
@@ -60,9 +65,24 @@ def normalize(text: str) -> str:
     return text
 
 
-_DELETED = re.compile(
-    "[" + "".join(re.escape(chr(c)) for c, v in sorted(TABLE.items()) if v is None) + "]"
-)
+def _ranges(codes: list[int]) -> str:
+    """A regex character class body for sorted code points, as ranges."""
+    out: list[str] = []
+    i = 0
+    while i < len(codes):
+        j = i
+        while j + 1 < len(codes) and codes[j + 1] == codes[j] + 1:
+            j += 1
+        a, b = chr(codes[i]), chr(codes[j])
+        out.append(re.escape(a) if i == j else f"{re.escape(a)}-{re.escape(b)}")
+        i = j + 1
+    return "".join(out)
+
+
+# As ranges (about 160) rather than 3,700 single characters: `sub` runs about 2x faster.
+_DELETED = re.compile("[" + _ranges(sorted(c for c, v in TABLE.items() if v is None)) + "]")
+_COMMON = "，。？！、 "
+assert all(TABLE[ord(ch)] is None for ch in _COMMON)
 
 
 _FOLD = re.compile("[A-Z\uff10-\uff5a]")
