@@ -10,7 +10,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Annotated, Any
+from typing import IO, TYPE_CHECKING, Annotated, Any
 
 import typer
 import yaml
@@ -22,8 +22,9 @@ from kefu.qa.errors import QAError, RulebookError
 from kefu.qa.examples import example_record
 from kefu.qa.report import CsvWriter, dumps, write_html
 from kefu.qa.rulebook import load_rulebook, profile_names
-from kefu.qa.store import store_results
-from kefu.store.db import Database
+
+if TYPE_CHECKING:  # storage loads SQLAlchemy; only --store needs it
+    from kefu.store.db import Database
 
 
 class Format(enum.StrEnum):
@@ -135,6 +136,8 @@ def qa(
         else:
             write_html(observed(), out)
     if db is not None:
+        from kefu.qa.store import store_results
+
         stored = store_results(db, kept)
         sys.stderr.write(f"stored {stored} result(s) in {db.engine.url.render_as_string()}\n")
     raise typer.Exit(1 if bad else 0)
@@ -143,7 +146,7 @@ def qa(
 def _open_store(data_dir: Path | None, database_url: str | None) -> Database:
     from kefu.config import load_settings
     from kefu.store import migrate
-    from kefu.store.db import check_database, ensure_data_dir
+    from kefu.store.db import Database, check_database, ensure_data_dir
 
     settings = load_settings(data_dir=data_dir, database_url=database_url)
     ensure_data_dir(settings.data_dir)
