@@ -7,6 +7,8 @@ tone with RFC 4733 DTMF for the customer, a 1000 Hz tone for the agent.
 from __future__ import annotations
 
 import asyncio
+import random
+import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -29,6 +31,26 @@ SIPP_DIR = Path(__file__).parent / "sipp"
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+def _udp_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def media_port() -> int:
+    """A base for sipp's media ports: it binds audio RTP/RTCP at p, p+1 and video at p+2,
+    p+3. One free ephemeral port said nothing of p+2, and outgoing sockets take ephemeral
+    ports, so the base comes from below the ephemeral range with all four free."""
+    for _ in range(500):
+        base = random.randrange(20000, 32000, 4)
+        if all(_udp_free(base + i) for i in range(4)):
+            return base
+    raise RuntimeError("no four free UDP ports in 20000-32000")
 
 
 async def run_sipp(*args: str, timeout: float = 30) -> tuple[int, str]:
@@ -85,7 +107,7 @@ def common(tmp: Path, name: str) -> list[str]:
         "-mi",
         "127.0.0.1",
         "-mp",
-        str(free_port()),
+        str(media_port()),
         "-timeout",
         "25s",
         "-timeout_error",
@@ -156,7 +178,7 @@ async def test_sipp_customer_to_sipp_agent_registered_with_digest(rig: Rig) -> N
             "-mi",
             "127.0.0.1",
             "-mp",
-            str(free_port()),
+            str(media_port()),
             "-timeout",
             "25s",
             "-timeout_error",
