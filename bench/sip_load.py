@@ -38,10 +38,12 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 SIPP = ROOT / "tests" / "sipp"
 TICK = os.sysconf("SC_CLK_TCK")
+Row = dict[str, Any]  # one step's figures
 
 
 def cpu_seconds(pid: int) -> float:
@@ -179,10 +181,34 @@ def run_app(port: int, data_dir: Path) -> None:
                 center.agent_login(aid, ready=True)
             stop = asyncio.Event()
             asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+            stalls: list[float] = []
+            lag = asyncio.create_task(loop_lag(stalls))
             print("ready", flush=True)
             await stop.wait()
+            lag.cancel()
+            print(json.dumps(stall_summary(stalls)), flush=True)
 
     _run(main())
+
+
+async def loop_lag(stalls: list[float]) -> None:
+    """Record every event-loop stall over 50 ms (a 10 ms sleep that overslept)."""
+    loop = asyncio.get_running_loop()
+    while True:
+        t0 = loop.time()
+        await asyncio.sleep(0.01)
+        late = loop.time() - t0 - 0.01
+        if late > 0.05:
+            stalls.append(late)
+
+
+def stall_summary(stalls: list[float]) -> dict[str, float]:
+    """Counts of event-loop stalls over 50 and 100 ms, and the longest."""
+    return {
+        "stalls_50ms": len(stalls),
+        "stalls_100ms": sum(1 for s in stalls if s > 0.1),
+        "max_stall_ms": 1000 * max(stalls, default=0.0),
+    }
 
 
 class Ear:
@@ -194,21 +220,29 @@ class Ear:
         self.gaps = 0  # inter-arrival gaps over 100 ms
         self.max_gap = 0.0
         self.calls_with_gap = 0
+        self.where: list[tuple[float, int]] = []  # (s after the call's first packet, index)
         self._gap_this_call = False
+        self._first = 0.0
+        self._n = 0
 
     def new_call(self) -> None:
         self.last = None
         self._gap_this_call = False
+        self._n = 0
 
     def hear(self, pt: int, now: float) -> None:
         if pt not in (0, 8):
             return
         self.packets += 1
-        if self.last is not None:
+        self._n += 1
+        if self.last is None:
+            self._first = now
+        else:
             gap = now - self.last
             self.max_gap = max(self.max_gap, gap)
             if gap > 0.1:
                 self.gaps += 1
+                self.where.append((round(now - self._first, 2), self._n))
                 if not self._gap_this_call:
                     self._gap_this_call = True
                     self.calls_with_gap += 1
@@ -227,7 +261,10 @@ def run_agents(port: int, agents: int) -> None:
         ears = [Ear() for _ in phones]
         for p, ear in zip(phones, ears, strict=True):
             # keep no audio, only its arrival times
-            p._on_rtp = lambda _ep, pt, _ts, _ss, _m, _pl, now, e=ear: e.hear(pt, now)  # type: ignore[method-assign]
+            def on_rtp(*a: Any, e: Ear = ear) -> None:
+                e.hear(a[1], a[-1])  # (endpoint, pt, ts, ssrc, marker, payload, now)
+
+            p._on_rtp = on_rtp  # type: ignore[method-assign,assignment]
             up = p._media_up
 
             def media_up(up: Callable[[], None] = up, e: Ear = ear) -> None:
@@ -240,12 +277,14 @@ def run_agents(port: int, agents: int) -> None:
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
         print("ready", flush=True)
         await stop.wait()
+        where = sorted(w for e in ears for w in e.where)
         summary = {
             "calls": sum(p.calls_answered for p in phones),
             "packets": sum(e.packets for e in ears),
             "gaps": sum(e.gaps for e in ears),
             "calls_with_gap": sum(e.calls_with_gap for e in ears),
             "max_gap_ms": 1000 * max((e.max_gap for e in ears), default=0.0),
+            "where": where[:: max(1, len(where) // 12)],
         }
         print(json.dumps(summary), flush=True)
         for p in phones:
@@ -349,7 +388,7 @@ def step(
     pcaps: dict[str, Path],
     target: str,
     server_pid: int,
-) -> dict[str, float]:
+) -> Row:
     c0, t0 = cpu_seconds(server_pid), time.monotonic()
     uac, total = sipp_uac(target, pcaps["customer"], conc, secs, hold, tmp)
     uac.wait()
@@ -452,7 +491,7 @@ def kefu_step(
     pcaps: dict[str, Path],
     agents: int,
     template: Path | None,
-) -> dict[str, float]:
+) -> Row:
     """One step against kefu: a fresh switch (app or router) and agents process."""
     port = free_port()
     work = tmp / f"{mode}-{conc}"
@@ -466,10 +505,10 @@ def kefu_step(
         sw = spawn("switch", "--port", str(port), "--agents", str(agents), "--dir", str(work))
     ag = spawn("agents", "--port", str(port), "--agents", str(agents))
     a0 = cpu_seconds(ag.pid)
-    ear: dict[str, float] = {}
+    ear: Row = {}
     try:
         r = step(f"kefu {mode}", conc, secs, hold, tmp, pcaps, f"127.0.0.1:{port}", sw.pid)
-        r["errors"] = sipp_errors(tmp)  # type: ignore[assignment]
+        r["errors"] = sipp_errors(tmp)
         time.sleep(2.0)  # the last CDRs and recordings are written
         r["agents_util"] = (cpu_seconds(ag.pid) - a0) / r["wall"]
         if mode == "app":
@@ -486,20 +525,23 @@ def kefu_step(
             r["recordings"] = r["cdr_answered"]
     finally:
         out = stop(ag)
-        stop(sw)
+        sw_out = stop(sw)
+    sw_lines = [x for x in sw_out.splitlines() if x.startswith("{")]
+    r.update(json.loads(sw_lines[-1]) if sw_lines else {})
     lines = [x for x in out.splitlines() if x.startswith("{")]
     ear = json.loads(lines[-1]) if lines else {}
     r["agent_calls"] = ear.get("calls", -1)
     r["gaps"] = ear.get("gaps", -1)
     r["calls_with_gap"] = ear.get("calls_with_gap", -1)
     r["max_gap_ms"] = ear.get("max_gap_ms", -1)
+    r["gap_where"] = ear.get("where", [])
     shutil.rmtree(work, ignore_errors=True)  # recordings: keep the disk small
     return r
 
 
-def passed(r: dict[str, float]) -> bool:
+def passed(r: Row) -> bool:
     """Zero failed calls, every CDR answered with a recording, no agent-side gap > 100 ms."""
-    return (
+    return bool(
         r["failed"] == 0
         and r["cdr_answered"] == r["offered"]
         and r["recordings"] >= r["offered"]
@@ -507,7 +549,7 @@ def passed(r: dict[str, float]) -> bool:
     )
 
 
-def why(r: dict[str, float]) -> str:
+def why(r: Row) -> str:
     """What failed in a step, in words."""
     bits = []
     if r["failed"]:
@@ -522,7 +564,13 @@ def why(r: dict[str, float]) -> str:
     if r["gaps"]:
         bits.append(
             f"{r['gaps']:.0f} agent-side gaps > 100 ms on {r['calls_with_gap']:.0f} calls"
-            f" (max {r['max_gap_ms']:.0f} ms)"
+            f" (max {r['max_gap_ms']:.0f} ms; sampled [s after the call's first packet,"
+            f" packet no.]: {r['gap_where'][:6]})"
+        )
+    if r.get("stalls_100ms"):
+        bits.append(
+            f"switch event loop stalled > 100 ms {r['stalls_100ms']:.0f} times"
+            f" (max {r['max_stall_ms']:.0f} ms)"
         )
     if r["sw_util"] > 0.9:
         bits.append(f"switch process at {100 * r['sw_util']:.0f}% of one core (event loop)")
@@ -567,7 +615,7 @@ def main() -> int:
     )
     secs, hold = (8.0, 15.0) if a.quick else (20.0, 60.0)
     secs, hold = a.secs or secs, a.hold or hold
-    results: list[dict[str, float]] = []
+    results: list[Row] = []
     print(
         f"mode {mode}: sipp -> {'IVR (key 1) -> queue -> ' if mode == 'app' else 'router -> '}"
         f"agent softphones, recording on; calls of {secs:.0f} s, {hold:.0f} s of new calls "
@@ -634,7 +682,7 @@ def main() -> int:
     return 0
 
 
-def report(r: dict[str, float]) -> None:
+def report(r: Row) -> None:
     extra = ""
     if "cdr_answered" in r:
         extra = (
@@ -644,6 +692,11 @@ def report(r: dict[str, float]) -> None:
             f"  switch util {100 * r['sw_util']:.0f}%  agents util {100 * r['agents_util']:.0f}%"
             f"  cpu ratio vs sipp UAS {r['ratio_cpu']:.1f}x"
         )
+        if "stalls_50ms" in r:
+            extra += (
+                f"  loop stalls >50ms {r['stalls_50ms']:.0f} >100ms {r['stalls_100ms']:.0f}"
+                f" (max {r['max_stall_ms']:.0f} ms)"
+            )
     print(
         f"{r['kind']:>12}  conc {r['conc']:>4.0f}  offered {r['offered']:>5.0f}  "
         f"failed {r['failed']:>3.0f}  {r['cps']:.1f} calls/s  "
