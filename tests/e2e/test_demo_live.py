@@ -122,6 +122,9 @@ def test_demo_is_alive_within_a_minute(demo_server: tuple[str, float, Path]) -> 
             desk.fill("#agent_password", E2E_PASSWORD)
             desk.click("#agent-login-btn")
             expect(desk).to_have_url(url + "/workspace")
+            # the seat logs in busy; wait until the page shows it, or the click can land
+            # before the page's script has bound the buttons (seen on a loaded machine)
+            expect(desk.locator("#state-badge")).to_have_text("示忙", timeout=10_000)
             desk.click("#btn-idle")
             expect(desk.locator("#state-badge")).to_have_text("空闲")
 
