@@ -127,9 +127,23 @@ def serve(
             f"Created user [bold]{users.ADMIN_USERNAME}[/] with password [bold]{password}[/]"
             " (shown once; change it at first login)."
         )
-    _check_port_free(settings.host, settings.port)
+    _check_port_free(
+        settings.host,
+        settings.port,
+        kind=socket.SOCK_STREAM,
+        setting="KEFU_PORT",
+        label=f"{settings.host}:{settings.port}",
+        fix="Stop what uses it or pick another with --port or KEFU_PORT.",
+    )
     if settings.sip_enabled:
-        _check_sip_port_free(settings.sip_host, settings.sip_port)
+        _check_port_free(
+            settings.sip_host,
+            settings.sip_port,
+            kind=socket.SOCK_DGRAM,
+            setting="KEFU_SIP_PORT",
+            label=f"udp:{settings.sip_host}:{settings.sip_port} for SIP",
+            fix="Stop what uses it, pick another with KEFU_SIP_PORT, or run with --no-sip.",
+        )
     web = create_app(settings, db) if not demo else demo_app(settings, db, rate=demo_rate)
     if demo:
         console.print(login_hint(settings, web), markup=False)
@@ -145,28 +159,15 @@ def serve(
     )
 
 
-def _check_port_free(host: str, port: int) -> None:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+def _check_port_free(
+    host: str, port: int, *, kind: int, setting: str, label: str, fix: str
+) -> None:
+    """Bind and release the port first, so a busy one is a one-line error, not a traceback."""
+    with socket.socket(socket.AF_INET, kind) as sock:
         try:
             sock.bind((host, port))
         except OSError as exc:
-            raise ConfigError(
-                "KEFU_PORT",
-                f"cannot listen on {host}:{port} ({exc.strerror})",
-                "Stop what uses it or pick another with --port or KEFU_PORT.",
-            ) from None
-
-
-def _check_sip_port_free(host: str, port: int) -> None:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        try:
-            sock.bind((host, port))
-        except OSError as exc:
-            raise ConfigError(
-                "KEFU_SIP_PORT",
-                f"cannot listen on udp:{host}:{port} for SIP ({exc.strerror})",
-                "Stop what uses it, pick another with KEFU_SIP_PORT, or run with --no-sip.",
-            ) from None
+            raise ConfigError(setting, f"cannot listen on {label} ({exc.strerror})", fix) from None
 
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
