@@ -5,11 +5,16 @@ decoded, and every `flush_every` seconds the queued payloads of both channels ar
 one numpy call per channel and placed on a common 20 ms grid by arrival time, so a silent
 party leaves silence, not a shorter channel. Late packets that land in an already written
 slot are dropped. The file is a plain 16-bit 8 kHz stereo WAV written with `wave`.
+
+Decoding is cheap and stays with the caller (the switch's event loop); the file itself
+(open, writes, close) can be handed to a `writer`, a function that runs jobs in order on
+another thread, so a slow disk never stalls the 20 ms media path.
 """
 
 from __future__ import annotations
 
 import wave
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -20,12 +25,19 @@ from kefu.audio.g711 import DECODERS
 LEFT = 0  # customer
 RIGHT = 1  # agent
 
+FileWriter = Callable[[Callable[[], None]], None]  # runs each job once, in order
+
 
 class StereoRecorder:
     """Write two parties' audio to one stereo WAV, in batches."""
 
     def __init__(
-        self, path: Path | str, start: float, flush_every: float = 1.0, lag_frames: int = 5
+        self,
+        path: Path | str,
+        start: float,
+        flush_every: float = 1.0,
+        lag_frames: int = 5,
+        writer: FileWriter | None = None,
     ) -> None:
         self.path = Path(path)
         self.start = start
@@ -34,11 +46,30 @@ class StereoRecorder:
         self._queue: list[list[tuple[int, int, bytes]]] = [[], []]
         self._written = 0  # frames written so far
         self._last_flush = start
+        self._writer = writer
+        self._wav: wave.Wave_write | None = None
+        self.closed = False
+        self._file(self._open)
+
+    def _file(self, job: Callable[[], None]) -> None:
+        if self._writer is None:
+            job()
+        else:
+            self._writer(job)
+
+    def _open(self) -> None:
         self._wav = wave.open(str(self.path), "wb")  # noqa: SIM115 - open for the call
         self._wav.setnchannels(2)
         self._wav.setsampwidth(2)
         self._wav.setframerate(RATE)
-        self.closed = False
+
+    def _write(self, data: bytes) -> None:
+        assert self._wav is not None
+        self._wav.writeframes(data)
+
+    def _close(self) -> None:
+        if self._wav is not None:
+            self._wav.close()
 
     def add(self, channel: int, payload_type: int, payload: bytes, now: float) -> None:
         """Queue one received payload for `channel` (LEFT customer / RIGHT agent)."""
@@ -80,14 +111,15 @@ class StereoRecorder:
                     m = min(len(payload), FRAME)
                     block[off : off + m, ch] = pcm[pos : pos + m]
                     pos += len(payload)
-        self._wav.writeframes(block.astype("<i2").tobytes())
+        data = block.astype("<i2").tobytes()
+        self._file(lambda: self._write(data))
         self._written = upto
 
     def close(self, now: float) -> Path:
         """Write what is left and close the file; return its path."""
         if not self.closed:
             self.flush(now, final=True)
-            self._wav.close()
+            self._file(self._close)
             self.closed = True
         return self.path
 

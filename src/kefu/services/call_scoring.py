@@ -13,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -145,21 +147,30 @@ def score_call(db: Database, call_id: str, engine: Engine | None = None) -> QaRe
 
 
 class CallScorer:
-    """Scores each ended call off the event loop (the line's `on_call_ended` callback)."""
+    """Scores each ended call off the event loop (the line's `on_call_ended` callback).
 
-    def __init__(self, db: Database, profile: str = "default") -> None:
+    One low-priority thread of its own scores the calls one after another, and rests after
+    each as long as the scoring took: it takes at most about half of the interpreter from
+    the switch's event loop even when a burst of calls ends (a thread's OS priority would not
+    help, the interpreter lock is what the loop waits for).
+    """
+
+    def __init__(self, db: Database, profile: str = "default", duty: float = 0.5) -> None:
         self.db = db
         self.profile = profile
+        self.duty = duty  # the share of time the scoring thread may be busy
         self._engine: Engine | None = None
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kefu-qa")
         self.pending: set[asyncio.Future[QaResult | None]] = set()
 
     def __call__(self, call_id: str) -> None:
-        """Schedule the QA of `call_id` in a worker thread."""
-        fut = asyncio.get_running_loop().run_in_executor(None, self._score, call_id)
+        """Schedule the QA of `call_id` on the scoring thread."""
+        fut = asyncio.get_running_loop().run_in_executor(self._pool, self._score, call_id)
         self.pending.add(fut)
         fut.add_done_callback(self.pending.discard)
 
     def _score(self, call_id: str) -> QaResult | None:
+        t0 = time.monotonic()
         try:
             if self._engine is None:
                 self._engine = Engine.load(self.profile)
@@ -167,3 +178,6 @@ class CallScorer:
         except Exception:  # scoring must never take the switch down
             log.exception("call %s: QA scoring failed", call_id)
             return None
+        finally:
+            busy = time.monotonic() - t0
+            time.sleep(min(busy * (1.0 - self.duty) / self.duty, 2.0))

@@ -3,10 +3,13 @@
 Theory of operation: every change goes through `Center.apply(event)`, under one lock. The
 engine returns commands; `_execute` persists what the store keeps (CDRs, legs, holds,
 missed rings, audit) and publishes live events on the hub (screen pop, agent states,
-queue changes). A single asyncio task drives the engine's timers with wall-clock time: it
-sleeps until `next_deadline()` (or until an event may have moved it) and calls
-`handle_timer(now)`. Audio (ringing real phones, bridging, listen/whisper/barge mixing)
-belongs to the SIP adapter; here only the core state changes, the CDR and the audit happen.
+queue changes). The core thread (`CoreThread`, started by `start`) drives the engine's
+timers with wall-clock time: it waits until `next_deadline()` (or until an event may have
+moved it) and calls `handle_timer(now)`; the SIP line sends its calls into the center
+through the same thread, so no database write ever runs on the event loop. Web requests
+call the center from their own worker threads; the lock keeps them apart. Audio (ringing
+real phones, bridging, listen/whisper/barge mixing) belongs to the SIP adapter; here only
+the core state changes, the CDR and the audit happen.
 
 Agent ids in the core are the `agents.id` primary keys as strings.
 """
@@ -14,7 +17,6 @@ Agent ids in the core are the `agents.id` primary keys as strings.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import threading
 import time
@@ -56,6 +58,7 @@ from kefu.core.queue import Strategy as CoreStrategy
 from kefu.core.supervision import Role as CoreRole
 from kefu.core.supervision import SupervisorAction
 from kefu.core.wallboard import AgentView, WaitingCallView
+from kefu.services.core_thread import CoreThread
 from kefu.services.live import LiveHub
 from kefu.store.db import Database
 from kefu.store.models import (
@@ -181,55 +184,37 @@ class Center:
         self.calls: dict[str, LiveCall] = {}
         self.agent_labels: dict[str, str] = {}  # core id -> 工号
         self._lock = threading.RLock()
-        self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._task: asyncio.Task[None] | None = None
+        # timers and the SIP line's database work run here, never on the event loop
+        self.worker = CoreThread(self._next_deadline, self._fire_timers, clock)
         self._seq = 0
         # The SIP line, when `kefu serve` runs a switch; None keeps every call virtual.
         self.telephony: Telephony | None = None
 
-    # -- the timer task --------------------------------------------------------------------
+    # -- the core thread: timers and the SIP line's database work ---------------------------
     async def start(self) -> None:
-        """Start driving the engine's timers with wall-clock time."""
+        """Start driving the engine's timers with wall-clock time (on the core thread)."""
         self._loop = asyncio.get_running_loop()
         self.hub.bind(self._loop)
-        self._wake = asyncio.Event()
-        self._task = asyncio.create_task(self._run(), name="kefu-center-timers")
+        self.worker.start()
 
     async def stop(self) -> None:
-        """Stop the timer task."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        """Finish the queued work and stop the core thread."""
+        await asyncio.to_thread(self.worker.stop)
 
-    async def _run(self) -> None:
-        assert self._wake is not None
-        while True:
-            with self._lock:
-                deadline = self.engine.next_deadline()
-            timeout = None if deadline is None else max(0.0, deadline - self.clock())
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
-            now = self.clock()
-            with self._lock:
-                due = self.engine.next_deadline()
-                if due is not None and due <= now:
-                    self._execute(self.engine.handle_timer(now), now)
+    def _next_deadline(self) -> float | None:
+        with self._lock:
+            return self.engine.next_deadline()
+
+    def _fire_timers(self) -> None:
+        now = self.clock()
+        with self._lock:
+            due = self.engine.next_deadline()
+            if due is not None and due <= now:
+                self._execute(self.engine.handle_timer(now), now)
 
     def _poke(self) -> None:
-        if self._wake is None or self._loop is None:
-            return
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if running is self._loop:
-            self._wake.set()
-        else:
-            self._loop.call_soon_threadsafe(self._wake.set)
+        self.worker.wake()
 
     # -- applying events -------------------------------------------------------------------
     def apply(self, event: Event) -> list[cmd.Command]:

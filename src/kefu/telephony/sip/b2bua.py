@@ -43,7 +43,7 @@ from kefu.audio.frames import FRAME, silence
 from kefu.audio.g711 import DECODERS, ENCODERS, TRANSCODERS
 from kefu.audio.mixer import MixMode, Party, mix
 from kefu.audio.player import PromptPlayer
-from kefu.audio.recorder import LEFT, RIGHT, StereoRecorder
+from kefu.audio.recorder import LEFT, RIGHT, FileWriter, StereoRecorder
 from kefu.errors import KefuError
 from kefu.telephony.port import (
     CallArrived,
@@ -221,6 +221,8 @@ class SipSwitch:
         self.uas: _Uas | None = None
         self.tcp_uas: _Uas | None = None
         self.ticks_late = 0
+        # where recordings' file writes run (the SIP line's core thread); None: inline
+        self.file_writer: FileWriter | None = None
 
     # ---- lifecycle ------------------------------------------------------------------
 
@@ -586,7 +588,7 @@ class SipSwitch:
         """Record customer (left) and agent (right) to a stereo WAV."""
         call = self._call(call_id)
         if call.recorder is None:
-            call.recorder = StereoRecorder(path, time.monotonic())
+            call.recorder = StereoRecorder(path, time.monotonic(), writer=self.file_writer)
             call.record.recording = Path(path)
 
     def stop_recording(self, call_id: str) -> None:

@@ -16,6 +16,11 @@ pure core, CDRs, audit, live hub), both ways, and keeps the core ignorant of SIP
 Every switch event and every command is carried out on the event loop (the center may run
 commands from a web worker thread; the switch is not thread-safe), and never re-entrantly
 inside `Center.apply`.
+
+The loop never waits on the database: every call into the center and every row the line
+writes or reads goes through `_core`, onto the center's one ordered core thread, and what
+the line needs back returns to the loop as a callback. A call stays in `calls` (marked
+`ended`) until its CDR is finished there, so "no calls" means "all persisted".
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import logging
 import time
 import wave
@@ -119,6 +125,21 @@ class LineCall:
     direct: bool = False  # an extension's own call (CC-14): no core, the line bridges it
     closing: bool = False  # a goodbye prompt plays, then the line hangs up
     in_survey: bool = False  # the agent hung up; the customer rates the call by key (CC-11)
+    answered_at: float | None = None  # a direct call's callee answered
+    ended: bool = False  # the switch ended it; its CDR is being finished on the core thread
+
+
+@dataclass(frozen=True)
+class _Arrival:
+    """What the core thread looked up for a new call (the loop decides on it)."""
+
+    caller_agent: str | None
+    callee_agent: str | None
+    may_go_outside: bool
+    route: tuple[str, Flow | str | None]
+
+
+_CACHE_S = 5.0  # number -> route and extension -> agent look-ups are kept this long
 
 
 @dataclass
@@ -138,7 +159,9 @@ class SipLine:
     on_call_ended: list[Any] = field(default_factory=list)  # callbacks(call_id)
     # the last announcements said (call id, prompt names), for the console and tests
     played: deque[tuple[str, tuple[str, ...]]] = field(default_factory=lambda: deque(maxlen=200))
-    _ext_agent: dict[str, str] = field(default_factory=dict)  # extension -> agent id
+    # extension -> (agent id or None, when looked up); number -> (route, when): core thread only
+    _ext_agent: dict[str, tuple[str | None, float]] = field(default_factory=dict)
+    _routes: dict[str, tuple[tuple[str, Flow | str | None], float]] = field(default_factory=dict)
     _loop: asyncio.AbstractEventLoop | None = None
 
     # ---- wiring ------------------------------------------------------------------------
@@ -147,6 +170,7 @@ class SipLine:
         """Become the switch's event sink and the center's telephony (on the event loop)."""
         self._loop = asyncio.get_running_loop()
         self.switch.sink = self._on_switch_event
+        self.switch.file_writer = self._file_job  # recordings are written on the core thread
         self.center.telephony = self
         self.recordings.mkdir(parents=True, exist_ok=True)
 
@@ -177,10 +201,66 @@ class SipLine:
         except (CoreError, SwitchError, KeyError) as exc:
             log.warning("sip line: %s on %r: %s", type(exc).__name__, arg, exc)
 
+    # ---- the core thread ------------------------------------------------------------------
+
+    def _core(
+        self,
+        fn: Any,
+        *args: Any,
+        then: Any = None,
+        refused: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        """Run `fn(*args, **kwargs)` on the center's core thread, in submission order.
+
+        `then(result)` runs back on the loop; so does `refused(exc)` if it raised a CoreError
+        (otherwise the error is logged).
+        """
+        job = functools.partial(fn, *args, **kwargs) if kwargs else fn
+        fut = self.center.worker.submit(job, *(() if kwargs else args))
+        fut.add_done_callback(lambda f: self._settled(f, fn, then, refused))
+
+    def _settled(self, fut: Any, fn: Any, then: Any, refused: Any) -> None:
+        exc = fut.exception()
+        if exc is not None:
+            if isinstance(exc, CoreError | KeyError | SwitchError):
+                log.warning("sip line: %s in %s: %s", type(exc).__name__, _name(fn), exc)
+            else:
+                log.error("sip line: %s failed", _name(fn), exc_info=exc)
+            if refused is None or not isinstance(exc, CoreError):
+                return
+            callback, arg = refused, exc
+        elif then is None:
+            return
+        else:
+            callback, arg = then, fut.result()
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        if self.center.worker.on_thread() or not _is_loop_thread(loop):
+            loop.call_soon_threadsafe(self._guard, callback, arg)
+        else:  # ran inline on the loop (no core thread): still not re-entrantly
+            loop.call_soon(self._guard, callback, arg)
+
+    def _file_job(self, job: Any) -> None:
+        """The recorder's file writes, queued behind the core's work (in order per call)."""
+        fut = self.center.worker.submit(job)
+        fut.add_done_callback(_log_failure)
+
     # ---- routing by dialled number ------------------------------------------------------
 
     def _route(self, dialed: str) -> tuple[str, Flow | str | None]:
-        """('ivr', flow) or ('queue', name) or ('none', None) for a dialled number."""
+        """('ivr', flow) or ('queue', name) or ('none', None) for a dialled number (core thread;
+        kept a few seconds: a changed number or flow applies to calls after that)."""
+        hit = self._routes.get(dialed)
+        now = time.monotonic()
+        if hit is not None and now - hit[1] < _CACHE_S:
+            return hit[0]
+        route = self._route_db(dialed)
+        self._routes[dialed] = (route, now)
+        return route
+
+    def _route_db(self, dialed: str) -> tuple[str, Flow | str | None]:
         db = self.center.db
         with db.session() as s:
             n = s.scalars(select(Number).where(Number.number == dialed)).first()
@@ -211,14 +291,16 @@ class SipLine:
         return "none", None
 
     def _agent_of_extension(self, ext: str) -> str | None:
-        if ext in self._ext_agent:
-            return self._ext_agent[ext]
+        """The agent id of an extension (core thread; misses kept a few seconds too)."""
+        hit = self._ext_agent.get(ext)
+        now = time.monotonic()
+        if hit is not None and (hit[0] is not None or now - hit[1] < _CACHE_S):
+            return hit[0]
         with self.center.db.session() as s:
             aid = s.scalar(select(Agent.id).where(Agent.extension == ext))
-        if aid is None:
-            return None
-        self._ext_agent[ext] = str(aid)
-        return str(aid)
+        found = None if aid is None else str(aid)
+        self._ext_agent[ext] = (found, now)
+        return found
 
     # ---- switch events ----------------------------------------------------------------
 
@@ -230,7 +312,7 @@ class SipLine:
             self._arrived(ev)
             return
         lc = self.calls.get(ev.call_id)
-        if lc is None:
+        if lc is None or lc.ended:
             return
         if isinstance(ev, Dtmf):
             if ev.leg_id == lc.customer_leg and lc.ivr is not None and not lc.ivr.ended:
@@ -248,9 +330,11 @@ class SipLine:
 
     def _registration(self, ev: RegistrationChanged) -> None:
         """A phone that went away must not be rung: its idle agent is made busy."""
-        if ev.up:
-            return
-        aid = self._agent_of_extension(ev.extension)
+        if not ev.up:
+            self._core(self._phone_offline, ev.extension)
+
+    def _phone_offline(self, extension: str) -> None:
+        aid = self._agent_of_extension(extension)
         if aid is None:
             return
         a = self.center.engine.agents.get(aid)
@@ -258,15 +342,31 @@ class SipLine:
             self.center.set_state(int(aid), AgentState.BUSY, "phone_offline")
 
     def _arrived(self, ev: CallArrived) -> None:
-        if self._direct(ev):
+        self._core(self._classify, ev, then=lambda a: self._admit(ev, a))
+
+    def _classify(self, ev: CallArrived) -> _Arrival:
+        """Core thread: who calls whom (agents by extension) and the number's route."""
+        caller = self._agent_of_extension(ev.caller)
+        callee = self._agent_of_extension(ev.dialed) if caller is not None else None
+        allowed = False
+        if caller is not None and callee is None:
+            with self.center.db.session() as s:
+                agent = s.get(Agent, int(caller))
+                allowed = agent is not None and agent.may_transfer_outside
+        return _Arrival(caller, callee, allowed, self._route(ev.dialed))
+
+    def _admit(self, ev: CallArrived, a: _Arrival) -> None:
+        if ev.call_id not in self.switch.calls:  # the caller gave up while we looked
             return
-        kind, target = self._route(ev.dialed)
+        if self._direct(ev, a):
+            return
+        kind, target = a.route
         if kind == "none":
             self.switch.reject(ev.call_id, 404)
             return
         lc = LineCall(ev.call_id, ev.leg_id, ev.caller, ev.dialed, ev.at)
         self.calls[ev.call_id] = lc
-        self._store_arrival(lc)
+        self._core(self._store_arrival, lc)
         self.switch.answer(ev.call_id)
         if isinstance(target, Flow):
             now = dt.datetime.now(dt.UTC)
@@ -275,26 +375,22 @@ class SipLine:
         else:
             self._offer(lc, str(target), 0, {})
 
-    def _direct(self, ev: CallArrived) -> bool:
+    def _direct(self, ev: CallArrived, a: _Arrival) -> bool:
         """CC-14: an agent's phone dials another extension, or the prefix + an outside number."""
-        caller = self._agent_of_extension(ev.caller)
+        caller, callee = a.caller_agent, a.callee_agent
         if caller is None or self.switch.registrar.lookup(ev.caller) is None:
             return False
-        callee = self._agent_of_extension(ev.dialed)
         p = self.outside_prefix
         outside = bool(p) and ev.dialed.startswith(p) and len(ev.dialed) > len(p) + 2
         if callee is None and not outside:
             return False
-        if callee is None:
-            with self.center.db.session() as s:
-                agent = s.get(Agent, int(caller))
-                allowed = agent is not None and agent.may_transfer_outside
-            if self.trunk is None or not allowed:  # AG-08: outside lines by permission only
-                self.switch.reject(ev.call_id, 403)
-                return True
+        if callee is None and (self.trunk is None or not a.may_go_outside):
+            self.switch.reject(ev.call_id, 403)  # AG-08: outside lines by permission only
+            return True
         lc = LineCall(ev.call_id, ev.leg_id, ev.caller, ev.dialed, ev.at, direct=True)
         self.calls[ev.call_id] = lc
-        self._store_arrival(lc, "internal" if callee is not None else "outbound", caller)
+        kind = "internal" if callee is not None else "outbound"
+        self._core(self._store_arrival, lc, kind, caller)
         self.switch.answer(ev.call_id)
         if callee is None:
             assert self.trunk is not None
@@ -313,19 +409,22 @@ class SipLine:
         if score is None:
             self.switch.play(lc.customer_leg, ["invalid_input", "survey"], interruptible=True)
             return
+        self._core(self._store_survey, lc.call_id, score, ev.at)
+        self.switch.stop_playback(lc.customer_leg)
+        self._close(lc, ["survey_thanks", "goodbye"])
+
+    def _store_survey(self, call_id: str, score: int, at: float) -> None:
         with self.center.db.session() as s:
-            call = s.get(Call, lc.call_id)
+            call = s.get(Call, call_id)
             s.add(
                 SurveyResponse(
-                    call_id=lc.call_id,
+                    call_id=call_id,
                     agent_id=call.agent_id if call is not None else None,
                     channel="voice",
                     score=score,
-                    answered_at=_dt(ev.at),
+                    answered_at=_dt(at),
                 )
             )
-        self.switch.stop_playback(lc.customer_leg)
-        self._close(lc, ["survey_thanks", "goodbye"])
 
     def _close(self, lc: LineCall, prompts: list[str]) -> None:
         """Say `prompts` to the caller, then hang up."""
@@ -363,7 +462,8 @@ class SipLine:
     def _offer(self, lc: LineCall, queue: str, priority: int, variables: dict[str, str]) -> None:
         lc.in_core = True
         lc.queued = True
-        self.center.offer_call(
+        self._core(
+            self.center.offer_call,
             lc.caller,
             lc.dialed,
             queue,
@@ -402,10 +502,8 @@ class SipLine:
             self.switch.stop_playback(lc.customer_leg)
             self.switch.bridge(lc.call_id, ev.leg_id)
             if lc.direct:
-                with self.center.db.session() as s:
-                    call = s.get(Call, lc.call_id)
-                    if call is not None:
-                        call.answered_at = _dt(ev.at)
+                lc.answered_at = ev.at
+                self._core(self._store_answered, lc.call_id, ev.at)
             return
         if ev.leg_id == lc.supervisor_leg:
             if lc.supervisor_mode is not None:
@@ -418,12 +516,22 @@ class SipLine:
                     self.switch.hangup(lc.agent[1])
                 lc.agent = (aid, leg)
                 lc.queued = False
-                try:
-                    self.center.answer(int(aid), lc.call_id)
-                except CoreError:  # the core withdrew the offer meanwhile
-                    lc.agent = None
-                    self.switch.hangup(leg)
+
+                def withdrawn(_exc: CoreError, aid: str = aid, leg: str = leg) -> None:
+                    # the core withdrew the offer meanwhile: the phone's leg goes
+                    if lc.agent == (aid, leg):
+                        lc.agent = None
+                    if leg in self.switch.legs:
+                        self.switch.hangup(leg)
+
+                self._core(self.center.answer, int(aid), lc.call_id, refused=withdrawn)
                 return
+
+    def _store_answered(self, call_id: str, at: float) -> None:
+        with self.center.db.session() as s:
+            call = s.get(Call, call_id)
+            if call is not None:
+                call.answered_at = _dt(at)
 
     def _leg_ended(self, lc: LineCall, ev: LegEnded) -> None:
         if ev.leg_id == lc.customer_leg:
@@ -432,7 +540,7 @@ class SipLine:
                 self._ivr(lc, ivr.CallerHungUp())
             if lc.in_core and ev.by is not HangupBy.SWITCH and ev.by is not HangupBy.PEER_LEG:
                 lc.in_core = False
-                self.center.caller_hangup(lc.call_id)
+                self._core(self.center.caller_hangup, lc.call_id)
             return
         if ev.leg_id == lc.supervisor_leg:
             lc.supervisor_leg = None
@@ -442,21 +550,22 @@ class SipLine:
             now = self.center.now()
             if lc.intercepted:  # the supervisor was the customer's party: the call ends
                 lc.in_core = False
-                self.center.apply(AgentHungUp(sup, lc.call_id, now))
+                self._core(self.center.apply, AgentHungUp(sup, lc.call_id, now))
             else:  # a listening/whispering supervisor left: the core forgets the monitor
-                self.center.apply(PartyLeft(lc.call_id, sup, now))
+                self._core(self.center.apply, PartyLeft(lc.call_id, sup, now))
             return
         for aid, leg in list(lc.rings.items()):
             if leg == ev.leg_id:  # the phone declined, failed or never answered
                 del lc.rings[aid]
                 if ev.by is not HangupBy.SWITCH:
-                    self.center.apply(
-                        AgentRejected(aid, lc.call_id, self.center.now(), f"sip_{ev.status}")
+                    self._core(
+                        self.center.apply,
+                        AgentRejected(aid, lc.call_id, self.center.now(), f"sip_{ev.status}"),
                     )
                 return
         if lc.direct and lc.agent is not None and lc.agent[1] == ev.leg_id:
             lc.agent = None
-            if ev.by is HangupBy.REMOTE or self._answered_at(lc) is not None:
+            if ev.by is HangupBy.REMOTE or lc.answered_at is not None:
                 self.switch.hangup_call(lc.call_id)
             elif ev.by is not HangupBy.PEER_LEG:  # CC-14: busy or no answer, say so
                 busy = ev.status in (0, 486, 600)
@@ -470,51 +579,76 @@ class SipLine:
             if not lc.in_core:  # an outside party (after DialOutside) hung up
                 self.switch.hangup_call(lc.call_id)
                 return
-            if ev.by in (HangupBy.TIMEOUT, HangupBy.ERROR) and self._requeue(lc, aid):
+            if ev.by in (HangupBy.TIMEOUT, HangupBy.ERROR):
+                by = ev.by
+                self._core(
+                    self._requeue,
+                    lc.call_id,
+                    aid,
+                    then=lambda ok: self._requeued(lc) if ok else self._agent_left(lc, aid, by),
+                )
                 return
-            lc.in_core = False
-            lc.in_survey = self.survey and ev.by is HangupBy.REMOTE
-            self.center.apply(AgentHungUp(aid, lc.call_id, self.center.now()))
-            if not lc.in_survey:
-                self.switch.hangup_call(lc.call_id)
+            self._agent_left(lc, aid, ev.by)
 
-    def _requeue(self, lc: LineCall, aid: str) -> bool:
+    def _agent_left(self, lc: LineCall, aid: str, by: HangupBy) -> None:
+        if lc.ended or not lc.in_core:
+            return
+        lc.in_core = False
+        lc.in_survey = self.survey and by is HangupBy.REMOTE
+        self._core(self.center.apply, AgentHungUp(aid, lc.call_id, self.center.now()))
+        if not lc.in_survey:
+            self.switch.hangup_call(lc.call_id)
+
+    def _requeue(self, call_id: str, aid: str) -> bool:
         """The agent's phone vanished mid-call: the customer goes back into the queue.
 
         The core's transfer to a queue (re-entering it with the call's priority) is what it
-        offers; the agent, phone gone, is set busy.
+        offers; the agent, phone gone, is set busy. Core thread.
         """
-        c = self.center.engine.calls.get(lc.call_id)
+        c = self.center.engine.calls.get(call_id)
         if c is None or c.queue is None:
             return False
         try:
             self.center.transfer(int(aid), TransferKind.QUEUE, c.queue.config.name)
         except CoreError:
             return False
-        lc.queued = True
-        self._moh(lc)
         with contextlib.suppress(CoreError):
             self.center.set_state(int(aid), AgentState.BUSY, "phone_lost")
         return True
 
-    def _answered_at(self, lc: LineCall) -> dt.datetime | None:
-        with self.center.db.session() as s:
-            call = s.get(Call, lc.call_id)
-            return call.answered_at if call is not None else None
+    def _requeued(self, lc: LineCall) -> None:
+        if lc.ended:
+            return
+        lc.queued = True
+        self._moh(lc)
 
     def _call_ended(self, lc: LineCall, ev: CallEnded) -> None:
         if lc.ivr_timer is not None:
             lc.ivr_timer.cancel()
-        self.calls.pop(lc.call_id, None)
+        lc.ended = True  # stays in `calls` until its CDR is finished
         if lc.in_core:  # the switch lost the call without a BYE we saw
             lc.in_core = False
-            with contextlib.suppress(CoreError):
-                self.center.caller_hangup(lc.call_id)
-        self._finish_cdr(lc, ev.at)
+            self._core(self._caller_gone, lc.call_id)
+        self._core(self._finish_cdr, lc, ev.at, then=lambda _: self._forget(lc))
+
+    def _caller_gone(self, call_id: str) -> None:
+        with contextlib.suppress(CoreError):
+            self.center.caller_hangup(call_id)
+
+    def _forget(self, lc: LineCall) -> None:
+        if self.calls.get(lc.call_id) is lc:
+            del self.calls[lc.call_id]
         for cb in self.on_call_ended:
             cb(lc.call_id)
 
     def _finish_cdr(self, lc: LineCall, at: float) -> None:
+        """Core thread: the switch's view of the end (after the recording was closed)."""
+        try:
+            self._finish_cdr_rows(lc, at)
+        except Exception:  # the call must still leave `calls`
+            log.exception("sip line: cannot finish the CDR of %s", lc.call_id)
+
+    def _finish_cdr_rows(self, lc: LineCall, at: float) -> None:
         with self.center.db.session() as s:
             call = s.get(Call, lc.call_id)
             if call is None:
@@ -643,13 +777,14 @@ class SipLine:
 
     def _command(self, c: cmd.Command) -> None:
         lc = self.calls.get(getattr(c, "call_id", ""))
-        if lc is None:
+        if lc is None or lc.ended:
             return
         if isinstance(c, cmd.RingAgent):
             if self.switch.registrar.lookup(c.extension) is None:
                 # AG: an agent whose phone is not registered is not rung; the core moves on
-                self.center.apply(
-                    AgentRejected(c.agent_id, c.call_id, self.center.now(), "unregistered")
+                self._core(
+                    self.center.apply,
+                    AgentRejected(c.agent_id, c.call_id, self.center.now(), "unregistered"),
                 )
                 return
             lc.rings[c.agent_id] = self.switch.ring(c.call_id, c.extension, timeout=c.timeout + 5.0)
@@ -684,13 +819,16 @@ class SipLine:
         elif isinstance(c, cmd.Resume):
             self.switch.resume(c.call_id)
         elif isinstance(c, cmd.Monitor):
-            ext = self._extension_of(c.supervisor_id)
             lc.supervisor_mode = _MIX[c.mode]
             lc.supervisor_id = c.supervisor_id
             if lc.supervisor_leg is not None:
                 self.switch.supervise(c.call_id, lc.supervisor_leg, lc.supervisor_mode)
-            elif ext is not None:
-                lc.supervisor_leg = self.switch.ring(c.call_id, ext, role=LegRole.SUPERVISOR)
+            else:
+                self._core(
+                    self._extension_of,
+                    c.supervisor_id,
+                    then=lambda ext: self._ring_supervisor(lc, c.supervisor_id, ext),
+                )
         elif isinstance(c, cmd.StopMonitor):
             if lc.supervisor_leg is not None:
                 leg, lc.supervisor_leg, lc.supervisor_id = lc.supervisor_leg, None, None
@@ -726,6 +864,12 @@ class SipLine:
             if c.outcome.value != "abandoned":
                 self.switch.hangup_call(c.call_id)
 
+    def _ring_supervisor(self, lc: LineCall, supervisor: str, ext: str | None) -> None:
+        if ext is None or lc.ended or lc.supervisor_id != supervisor:  # stopped meanwhile
+            return
+        if lc.supervisor_leg is None:
+            lc.supervisor_leg = self.switch.ring(lc.call_id, ext, role=LegRole.SUPERVISOR)
+
     def _reject(self, lc: LineCall, status: int) -> None:
         """Refuse: an answered call (after the IVR) hears 'busy' and is hung up."""
         try:
@@ -748,16 +892,45 @@ def _cancel(handle: asyncio.TimerHandle | None) -> None:
         handle.cancel()
 
 
+def _name(fn: Any) -> str:
+    return str(getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or fn)
+
+
+def _is_loop_thread(loop: asyncio.AbstractEventLoop) -> bool:
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:
+        return False
+
+
+def _log_failure(fut: Any) -> None:
+    exc = fut.exception()
+    if exc is not None:
+        log.error("sip line: recording write failed", exc_info=exc)
+
+
 @dataclass
 class AgentCredentials:
     """Digest HA1 of the agents' extensions, from the `agents` table (never a password)."""
 
     db: Database
+    ttl: float = 5.0  # REGISTER refreshes are answered from memory for this long
+    _seen: dict[str, tuple[str | None, float]] = field(default_factory=dict)
 
     def ha1_for(self, username: str, realm: str) -> str | None:
-        """The stored HA1 of extension `username` (computed by the admin for realm kefu)."""
+        """The stored HA1 of extension `username` (computed by the admin for realm kefu).
+
+        Read on the event loop (the registrar is synchronous), so kept a few seconds: a
+        phone re-registering does not wait on the database each time.
+        """
+        hit = self._seen.get(username)
+        now = time.monotonic()
+        if hit is not None and now - hit[1] < self.ttl:
+            return hit[0]
         with self.db.session() as s:
-            return s.scalar(select(Agent.sip_ha1).where(Agent.extension == username))
+            ha1 = s.scalar(select(Agent.sip_ha1).where(Agent.extension == username))
+        self._seen[username] = (ha1, now)
+        return ha1
 
 
 async def open_line(center: Center, settings: Settings) -> SipLine:
@@ -803,6 +976,8 @@ async def open_line(center: Center, settings: Settings) -> SipLine:
 async def close_line(line: SipLine) -> None:
     """Hang up every call (their CDRs are finished), then stop the switch."""
     await line.switch.stop()
-    for _ in range(5):  # let the queued LegEnded/CallEnded events reach the center
+    for _ in range(500):  # the queued events reach the center, the CDRs are finished
         await asyncio.sleep(0.02)
+        if not line.calls:
+            break
     line.detach()
