@@ -9,6 +9,7 @@ long as one commit, and no commit may have run on the event loop's thread.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import threading
 import time
 from collections.abc import Iterator
@@ -24,7 +25,8 @@ from kefu.store.db import Database
 from kefu.store.models import Call, Disposition
 from kefu.telephony.sip.pcap import write_rtp_pcap
 from kefu.telephony.sip.softphone import Softphone
-from test_sip_line import close_site, open_site, run_sipp, seed, sipp_customer, until
+from test_sip_line import close_site, open_site, seed, sipp_customer, until
+from test_sip_sipp import run_sipp
 
 pytestmark = [pytest.mark.timeout(120), pytest.mark.anyio]
 SLOW_COMMIT_S = 0.2
@@ -67,11 +69,11 @@ class Ear:
             self.times.append(time.monotonic())
             orig(*a)
 
-        phone._on_rtp = on_rtp  # type: ignore[method-assign]
+        phone._on_rtp = on_rtp  # type: ignore[method-assign,assignment]
 
     def gaps(self, t0: float, t1: float) -> list[float]:
         ts = [t for t in self.times if t0 <= t <= t1]
-        return [b - a for a, b in zip(ts, ts[1:], strict=False)]
+        return [b - a for a, b in itertools.pairwise(ts)]
 
 
 @pytest.fixture
