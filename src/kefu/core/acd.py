@@ -981,12 +981,11 @@ class ContactCenter:
             return
         self._check_agent(a, trigger)
         if a.state is AS.RINGING and a.call is not None and self._consulted(a.call, a):
-            c = a.call
-            assert c.consult is not None
-            k = c.consult
-            consulting = self.agents[k.agent_id]
-            self._end_consult(c, now, out, ConsultTrigger.FAIL, reason or "declined")
-            self._resume_after_consult(consulting, c, now, out)
+            held = a.call
+            assert held.consult is not None
+            consulting = self.agents[held.consult.agent_id]
+            self._end_consult(held, now, out, ConsultTrigger.FAIL, reason or "declined")
+            self._resume_after_consult(consulting, held, now, out)
         if a.state is AS.RINGING:
             c = a.call
             assert c is not None
@@ -1247,7 +1246,7 @@ class ContactCenter:
             c.consult = None
             self._call_to(c, CT.RESUME)
             out.append(Resume(c.id))
-            out.append(TransferCompleted(c.id, a.id, k.kind, b.id))
+            out.append(TransferCompleted(c.id, a.id, TransferKind.AGENT, b.id))
             self._after_call(a, c, now, out)
             c.agent = b
             c.answered_at = now  # the new agent's talk time starts here
@@ -1258,7 +1257,7 @@ class ContactCenter:
             c.consult = None
             self._call_to(c, CT.TRANSFER_OUT)
             del self.calls[c.id]
-            out.append(TransferCompleted(c.id, a.id, k.kind, k.target))
+            out.append(TransferCompleted(c.id, a.id, TransferKind.OUTSIDE, k.target))
             self._after_call(a, c, now, out)
         out.append(AuditEvent(a.id, a.role, "transfer_attended", k.target, c.id, True, now))
         return out

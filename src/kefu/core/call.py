@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from kefu.core.agent import Agent
+    from kefu.core.events import TransferKind
     from kefu.core.queue import Queue
     from kefu.core.supervision import MonitorMode
 
@@ -130,9 +131,9 @@ class Consult:
 
     __slots__ = ("agent_id", "kind", "since", "state", "target")
 
-    def __init__(self, agent_id: str, kind: object, target: str, now: float) -> None:
+    def __init__(self, agent_id: str, kind: TransferKind, target: str, now: float) -> None:
         self.agent_id = agent_id  # the consulting agent
-        self.kind = kind  # a TransferKind (AGENT or OUTSIDE)
+        self.kind = kind  # AGENT or OUTSIDE
         self.target = target  # agent id or outside number
         self.state = ConsultState.RINGING
         self.since = now  # when the current consult state began
