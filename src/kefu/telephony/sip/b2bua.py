@@ -39,6 +39,7 @@ from aiosipua import (
     parse_sdp,
 )
 from aiosipua.dialog import DialogState
+from aiosipua.headers import parse_address, stringify_uri
 from aiosipua.refer import notify_refer
 
 from kefu.audio.frames import FRAME, clip16, silence
@@ -169,10 +170,10 @@ class _Uas(RetransmitSafeUas):
         self.switch = switch
         self._handlers["REGISTER"] = lambda r, a: switch._on_register(r, a, self)
         self._handlers["INFO"] = lambda r, a: switch._on_info(r, a, self)
-        plain_refer = self._handlers["REFER"]
 
         def guarded_refer(request: SipRequest, addr: tuple[str, int]) -> None:
-            if "replaces" in (request.get_header("refer-to") or "").lower():
+            refer_to = request.get_header("refer-to") or ""
+            if "replaces" in refer_to.lower():
                 # attended transfer from the phone (REFER with Replaces) is not carried:
                 # the console's consult/complete does it; say so instead of half doing it
                 self._send_error(
@@ -185,9 +186,32 @@ class _Uas(RetransmitSafeUas):
                     },
                 )
                 return
-            plain_refer(request, addr)
+            self._refer(request, addr, refer_to)
 
         self._handlers["REFER"] = guarded_refer
+
+    def _refer(self, request: SipRequest, addr: tuple[str, int], refer_to: str) -> None:
+        """RFC 3515 like aiosipua's handler, but NOTIFYs go on the call's own dialog.
+
+        aiosipua wraps a REFER on an outbound dialog (ours to the agent's phone) in a fresh
+        dialog whose CSeq starts again at 1: the phone refuses those NOTIFYs, and our BYE
+        after them, as out of order. Here the wrapper shares the real dialog."""
+        call, dialog = self._find_dialog(request.call_id or "")
+        if dialog is None:
+            self._send_error(request, 481, "Call/Transaction Does Not Exist")
+            return
+        if not self._validate_in_dialog(dialog, request):
+            return
+        if not refer_to:
+            self._send_error(request, 400, "Missing Refer-To")
+            return
+        if call is None:
+            call = self._wrap_uac_dialog(request, addr)
+            call.dialog = dialog
+        resp = dialog.create_response(request, 202, "Accepted")
+        self.transport.send_reply(resp)
+        notify_refer(call, 100, "Trying")
+        self.switch._on_refer(call, stringify_uri(parse_address(refer_to).uri))
         plain_invite = self._handlers["INVITE"]
 
         def guarded_invite(request: SipRequest, addr: tuple[str, int]) -> None:
