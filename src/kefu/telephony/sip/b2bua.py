@@ -170,6 +170,16 @@ class _Uas(RetransmitSafeUas):
         self.switch = switch
         self._handlers["REGISTER"] = lambda r, a: switch._on_register(r, a, self)
         self._handlers["INFO"] = lambda r, a: switch._on_info(r, a, self)
+        plain_invite = self._handlers["INVITE"]
+
+        def guarded_invite(request: SipRequest, addr: tuple[str, int]) -> None:
+            call_id = request.call_id or ""
+            is_new = call_id not in self._calls and call_id not in uac._calls
+            if is_new and not switch._admit(request, addr, self):
+                return
+            plain_invite(request, addr)
+
+        self._handlers["INVITE"] = guarded_invite
 
         def guarded_refer(request: SipRequest, addr: tuple[str, int]) -> None:
             refer_to = request.get_header("refer-to") or ""
@@ -212,16 +222,6 @@ class _Uas(RetransmitSafeUas):
         self.transport.send_reply(resp)
         notify_refer(call, 100, "Trying")
         self.switch._on_refer(call, stringify_uri(parse_address(refer_to).uri))
-        plain_invite = self._handlers["INVITE"]
-
-        def guarded_invite(request: SipRequest, addr: tuple[str, int]) -> None:
-            call_id = request.call_id or ""
-            is_new = call_id not in self._calls and call_id not in uac._calls
-            if is_new and not switch._admit(request, addr, self):
-                return
-            plain_invite(request, addr)
-
-        self._handlers["INVITE"] = guarded_invite
 
     def _on_message(self, msg: SipRequest | SipResponse, addr: tuple[str, int]) -> None:
         try:
