@@ -23,6 +23,7 @@ from kefu.core.call import CONSULT_TRANSITIONS, CallState, ConsultState
 from kefu.core.commands import (
     AuditEvent,
     CallHandled,
+    Conference,
     ConsultConnected,
     ConsultEnded,
     ConsultTarget,
@@ -41,6 +42,7 @@ from kefu.core.events import (
     AgentRejected,
     CallArrived,
     CallerHungUp,
+    ConferenceRequested,
     ConsultAnswered,
     ConsultCancelRequested,
     ConsultCompleteRequested,
@@ -206,6 +208,21 @@ def test_blind_transfer_releases_the_agent_leg_and_is_audited() -> None:
     cc.handle(AgentAnswered("b", "c1", 12))
     out = cc.handle(TransferRequested("b", QUEUE, "q", 13))
     assert of(out, Transferred) == [Transferred("c1", "b", QUEUE, "q")]
+
+
+def test_three_way_call_rules() -> None:
+    cc = talking()
+    with pytest.raises(PermissionDenied) as exc:  # an outside party needs the permission
+        cc.handle(ConferenceRequested("a", "02088886666", 10))
+    assert exc.value.audit is not None and exc.value.audit.action == "conference_outside"
+    with pytest.raises(IllegalTransition):
+        cc.handle(ConferenceRequested("a", "a", 10))
+    cc.handle(ConsultRequested("a", AGENT, "b", 11))
+    with pytest.raises(IllegalTransition):  # finish or cancel the consultation first
+        cc.handle(ConferenceRequested("a", "c", 12))
+    cc.handle(ConsultCancelRequested("a", 13))
+    assert of(cc.handle(ConferenceRequested("a", "c", 14)), Conference) == [Conference("c1", "c")]
+    assert cc.calls["c1"].parties == ["c"]
 
 
 # -- property: any mix of consult events keeps agents and calls consistent ------------------

@@ -193,8 +193,11 @@ def test_pickup_transfer_and_three_way(client_for: Callable[[str], TestClient]) 
     assert leader.post("/api/agent/pickup", json={"call_id": call_id}).status_code == 204
     assert leader.get("/api/agent/state").json()["state"] == "on_call"
     assert agent.get("/api/agent/state").json()["state"] == "idle"
-    # three-way with 1001, then a blind transfer to 1001 (AG-08)
-    assert leader.post("/api/agent/conference", json={"party": "13900001111"}).status_code == 204
+    # three-way with 1001, then a blind transfer to 1001 (AG-08); an outside party needs
+    # the outside-line permission
+    res = leader.post("/api/agent/conference", json={"party": "13900001111"})
+    assert res.status_code == 403 and res.json()["error_id"] == "permission-denied"
+    assert leader.post("/api/agent/conference", json={"party": "1001"}).status_code == 204
     res = leader.post("/api/agent/transfer", json={"kind": "agent", "target": "1001"})
     assert res.status_code == 204, res.text
     assert agent.get("/api/agent/state").json()["state"] in ("ringing", "on_call")

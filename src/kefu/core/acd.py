@@ -1263,11 +1263,23 @@ class ContactCenter:
         return out
 
     def _on_conference(self, e: ConferenceRequested) -> list[Command]:
-        _, c = self._on_call_of(e.agent_id)
+        a, c = self._on_call_of(e.agent_id)
         if e.party in c.parties:
             raise IllegalTransition(f"call {c.id}", c.state, "party already joined")
+        if c.consult is not None:
+            raise IllegalTransition(f"call {c.id}", c.state, "three-way call while consulting")
+        if e.party == a.id:
+            raise IllegalTransition(f"agent {a.id}", a.state, "three-way call with self")
+        out: list[Command] = []
+        if e.party not in self.agents:  # an outside number: the outside-line permission
+            ok = a.may_transfer_outside
+            audit = AuditEvent(a.id, a.role, "conference_outside", e.party, c.id, ok, e.now)
+            if not ok:
+                raise PermissionDenied(f"agent {a.id} may not call outside numbers", audit=audit)
+            out.append(audit)
         c.parties.append(e.party)
-        return [Conference(c.id, e.party)]
+        out.insert(0, Conference(c.id, e.party))
+        return out
 
     def _on_party_left(self, e: PartyLeft) -> list[Command]:
         c = self._call(e.call_id)

@@ -259,6 +259,8 @@ def conference(request: Request, user: AgentUser, body: ConferenceIn, session: S
     """Three-way call (AG-08): an agent by 工号, or an outside number."""
     party = body.party.strip()
     agent = session.scalar(select(Agent).where(Agent.agent_no == party))
+    if agent is None and not party.lstrip("+").isdigit():
+        raise Invalid(f"party: {party!r} is neither an agent (工号) nor a phone number")
     center_of(request).conference(_seat(user), str(agent.id) if agent else party)
 
 
