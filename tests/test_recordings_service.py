@@ -7,7 +7,6 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from recordings_seed import NOW, Seeded, seed
 from sqlalchemy import select
 
 from kefu.services import recordings
@@ -22,6 +21,7 @@ from kefu.services.recordings import (
 )
 from kefu.store.db import Database
 from kefu.store.models import AuditEntry, Direction, Disposition, Recording, Role, User
+from recordings_seed import NOW, Seeded, seed
 
 ALL = recordings.system_viewer()
 
