@@ -308,11 +308,10 @@ def recordings_list(
     show = (lambda n: n) if full_numbers else mask_phone
     for r in rows:
         state = "purged" if r.purged_at else ("held" if r.legal_hold else "ok")
-        console.print(
+        typer.echo(  # tab-separated: rich would expand the tabs
             f"{r.id}\t{r.offered_at.astimezone(TZ):%Y-%m-%d %H:%M:%S}\t{r.direction}\t"
             f"{show(r.caller)}\t{show(r.callee)}\t{r.agent_no or '-'}\t{r.duration_s:.1f}s\t"
             f"{state}\t{r.call_id}",
-            markup=False,
         )
     console.print(f"{len(rows)} of {total} recordings", markup=False)
 
