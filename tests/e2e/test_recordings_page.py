@@ -83,7 +83,15 @@ def test_search_and_play_a_recording(kefu_server: KefuServer, browser: Any) -> N
     assert abs(duration["duration"] - SECONDS) < 0.05  # the WAV played through the API
     expect(page.locator("#now-playing")).to_contain_text("e2e-rec-1")
     page.screenshot(path=str(SCREENSHOTS / "recordings.png"))
+    # legal hold from the page: a reason is asked, the row shows the lock
+    page.once("dialog", lambda d: d.accept("客户投诉升级，保全录音"))
+    row.locator("button.hold").click()
+    expect(row.locator(".held")).to_be_visible()
+    expect(row.locator("button.hold")).to_have_text("解除保全")
     page.close()
+    with kefu_server.db.session() as s:
+        rec = s.get(Recording, rec_id)
+        assert rec is not None and rec.legal_hold and rec.hold_reason == "客户投诉升级，保全录音"
     with kefu_server.db.session() as s:
         played = s.scalars(
             select(AuditEntry).where(
