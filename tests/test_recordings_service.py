@@ -20,7 +20,16 @@ from kefu.services.recordings import (
     parse_time,
 )
 from kefu.store.db import Database
-from kefu.store.models import AuditEntry, Direction, Disposition, Recording, Role, User
+from kefu.store.models import (
+    AuditEntry,
+    CallLeg,
+    Direction,
+    Disposition,
+    Party,
+    Recording,
+    Role,
+    User,
+)
 from recordings_seed import NOW, Seeded, seed
 
 ALL = recordings.system_viewer()
@@ -250,3 +259,25 @@ def test_next_purge_time_is_local() -> None:
     assert next_purge_at(after, at) == dt.datetime(2026, 10, 11, 3, 0, tzinfo=NOW.tzinfo)
     utc = dt.datetime(2026, 10, 9, 20, 0, tzinfo=dt.UTC)  # 04:00 in Shanghai
     assert next_purge_at(utc, at) == dt.datetime(2026, 10, 11, 3, 0, tzinfo=NOW.tzinfo)
+
+
+def test_an_agent_leg_counts_as_handling_the_call(db: Database, seeded: Seeded) -> None:
+    """After a transfer to agent1, agent1 (and team A's leader) may hear agent2's call."""
+    mine = Viewer(user_id=1, role=Role.AGENT, agent_id=seeded.agent1)
+    leader_a = Viewer(user_id=1, role=Role.TEAM_LEADER, team_id=seeded.team_a)
+    recent = RecordingFilter(start=NOW - dt.timedelta(days=5))
+    assert _ids(db, recent, mine) == ["r-in-1", "r-out-3"]
+    with db.session() as s:
+        s.add(
+            CallLeg(
+                call_id="r-in-2",
+                party=Party.AGENT,
+                address="sip:71001@kefu",
+                agent_id=seeded.agent1,
+                started_at=NOW - dt.timedelta(days=2),
+            )
+        )
+    assert _ids(db, recent, mine) == ["r-in-1", "r-in-2", "r-out-3"]
+    assert _ids(db, recent, leader_a) == ["r-in-1", "r-in-2", "r-out-3"]
+    with db.session() as s:
+        assert recordings.get(s, seeded.rec["r-in-2"], mine).call_id == "r-in-2"

@@ -1,6 +1,7 @@
 """Call recordings (CC-04): search, who may hear which, playback audit, retention and purge.
 
-Who sees which recordings (`Viewer.scope`):
+Who sees which recordings (`Viewer.scope`); "handled" means the call's agent or an agent
+leg of it (a transfer or consultation):
 - an agent: the calls they handled;
 - a team leader: the calls of their team's agents, and their own (only their own when they
   lead no team);
@@ -38,6 +39,7 @@ from kefu.store.models import (
     AppealStatus,
     AuditEntry,
     Call,
+    CallLeg,
     Direction,
     Disposition,
     FindingStatus,
@@ -247,6 +249,12 @@ def _team_agents(team_id: int) -> Select[Any]:
     return select(Agent.id).join(User, User.id == Agent.user_id).where(User.team_id == team_id)
 
 
+def _handled_by(agents: Any) -> Any:
+    """Calls whose agent, or an agent leg (a transfer, a consultation), is in `agents`."""
+    leg = exists(select(CallLeg.id).where(CallLeg.call_id == Call.id, CallLeg.agent_id.in_(agents)))
+    return or_(Call.agent_id.in_(agents), leg)
+
+
 def _visible(viewer: Viewer) -> Any:
     """The SQL condition on Call for what the viewer may see."""
     scope = viewer.scope
@@ -254,11 +262,11 @@ def _visible(viewer: Viewer) -> Any:
         return None
     if viewer.agent_id is None and scope is ScopeKind.OWN:
         return false()
-    own = Call.agent_id == viewer.agent_id
+    own = _handled_by([viewer.agent_id])
     if scope is ScopeKind.OWN:
         return own
     assert viewer.team_id is not None
-    team = Call.agent_id.in_(_team_agents(viewer.team_id))
+    team = _handled_by(_team_agents(viewer.team_id))
     return or_(own, team) if viewer.agent_id is not None else team
 
 
@@ -394,23 +402,13 @@ def _qa_of(session: Session, call_ids: Sequence[str]) -> dict[str, tuple[int, in
 # --- one recording: access, file, audit ----------------------------------------------------
 
 
-def may_hear(session: Session, viewer: Viewer, call_agent_id: int | None) -> bool:
-    """Whether the viewer may hear a recording of a call handled by `call_agent_id`."""
-    scope = viewer.scope
-    if scope is ScopeKind.ALL:
+def may_hear(session: Session, viewer: Viewer, call_id: str) -> bool:
+    """Whether the viewer may hear the recordings of this call (the search's rule)."""
+    visible = _visible(viewer)
+    if visible is None:
         return True
-    if call_agent_id is None:
-        return False
-    if viewer.agent_id is not None and call_agent_id == viewer.agent_id:
-        return True
-    if scope is ScopeKind.TEAM and viewer.team_id is not None:
-        team = session.scalar(
-            select(User.team_id)
-            .join(Agent, Agent.user_id == User.id)
-            .where(Agent.id == call_agent_id)
-        )
-        return team == viewer.team_id
-    return False
+    found = session.scalar(select(Call.id).where(Call.id == call_id, visible))
+    return found is not None
 
 
 def get(session: Session, recording_id: int, viewer: Viewer) -> Recording:
@@ -418,8 +416,7 @@ def get(session: Session, recording_id: int, viewer: Viewer) -> Recording:
     rec = session.get(Recording, recording_id)
     if rec is None:
         raise RecordingsError("not-found", f"recording {recording_id} not found")
-    agent_id = session.scalar(select(Call.agent_id).where(Call.id == rec.call_id))
-    if not may_hear(session, viewer, agent_id):
+    if not may_hear(session, viewer, rec.call_id):
         raise RecordingsError("forbidden", "this recording is not one of the calls you may hear")
     return rec
 
