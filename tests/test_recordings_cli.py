@@ -3,7 +3,6 @@ errors naming the option, the retention setting, the audit row."""
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,7 @@ from typer.testing import CliRunner
 from kefu.cli import app
 from kefu.store.db import Database
 from kefu.store.models import AuditEntry, Recording
-from recordings_seed import NOW, Seeded, seed
+from recordings_seed import Seeded, seed, shift_to_now
 
 runner = CliRunner()
 
@@ -23,11 +22,7 @@ def seeded(db: Database, tmp_path: Path) -> Seeded:
     """The seed, moved in time so that its NOW is the real now (the CLI uses the clock)."""
     with db.session() as s:
         out = seed(s, tmp_path / "data")
-        shift = dt.datetime.now(dt.UTC) - NOW
-        for rec in s.scalars(select(Recording)):
-            rec.created_at += shift
-            if rec.retain_until is not None:
-                rec.retain_until += shift
+        shift_to_now(s)
     return out
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import wave
 from pathlib import Path
 
@@ -10,10 +11,13 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from kefu.config import Settings
 from kefu.services import recordings
+from kefu.services.reports import TZ
 from kefu.store.db import Database
 from kefu.store.models import AuditEntry, QaResult, Recording, User
-from recordings_seed import NOW, Seeded, seed
+from kefu.web.app import create_app
+from recordings_seed import NOW, Seeded, seed, shift_to_now
 
 
 def _seed(db: Database, app: FastAPI) -> Seeded:
@@ -252,3 +256,33 @@ def test_serve_runs_the_daily_purge_task(app: FastAPI) -> None:
             return {t.get_name() for t in asyncio.all_tasks()}
 
     assert "kefu-recording-purge" in asyncio.run(names())
+
+
+def test_serve_purges_at_the_daily_time(tmp_path: Path, web_db: Database) -> None:
+    """The purge task of a running app wakes at recording_purge_time and applies the policy."""
+    at = (dt.datetime.now(TZ) + dt.timedelta(seconds=2)).time()
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        database_url=str(web_db.engine.url),
+        recording_retention_days=90,
+        recording_purge_time=at,
+    )
+    app = create_app(settings, web_db, demo=True)
+    with web_db.session() as s:
+        seed(s, settings.data_dir)
+        shift_to_now(s)
+
+    async def run() -> list[AuditEntry]:
+        async with app.router.lifespan_context(app):
+            for _ in range(150):  # up to 30 s on a loaded machine
+                await asyncio.sleep(0.2)
+                found = _audit(web_db, "recording.purge")
+                if found:
+                    return found
+        return []
+
+    entries = asyncio.run(run())
+    assert len(entries) == 1 and entries[0].target == "via:daily"
+    assert entries[0].detail["purged"] == 2 and entries[0].detail["kept_on_hold"] == 3
+    assert not (settings.data_dir / "recordings" / "r-old-4.wav").exists()
+    assert (settings.data_dir / "recordings" / "r-old-6.wav").exists()  # legal hold
