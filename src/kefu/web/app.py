@@ -172,10 +172,12 @@ async def _escalate_forever(db: Database) -> None:
 
 async def _purge_recordings_daily(db: Database, settings: Settings) -> None:
     """CC-04: every day at recording_purge_time, delete recordings past the retention."""
+    wake = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
     while True:
-        now = dt.datetime.now(dt.UTC)
+        # from after the last wake: a sleep that ends a little early must not purge twice
+        now = max(dt.datetime.now(dt.UTC), wake + dt.timedelta(seconds=1))
         wake = recordings.next_purge_at(now, settings.recording_purge_time)
-        await asyncio.sleep((wake - now).total_seconds())
+        await asyncio.sleep((wake - dt.datetime.now(dt.UTC)).total_seconds())
         try:
             report = await asyncio.to_thread(
                 recordings.scheduled_purge,
