@@ -33,7 +33,8 @@ Commands (`kefu.core.commands`):
   to act on: RingAgent, StopRinging, Bridge, StartRecording, PlayAnnouncement(position,
   estimated_wait), Overflow, SendToVoicemail, OfferCallback, Reject(reason), Hangup,
   DialOutside, Transferred (blind: drop the agent's leg), ConsultTarget, ConsultConnected,
-  ConsultEnded(reason), TransferCompleted, Conference, Hold, Resume, Mute, Monitor(mode), StopMonitor, Intercept;
+  ConsultEnded(reason), TransferCompleted, Conference, Hold, Resume, Mute, Monitor(mode),
+  StopMonitor, Intercept;
   to record or show: AgentStateChanged, RingMissed, CallRecord(outcome, waited),
   CallHandled(talk, acw), AuditEvent(actor, role, action, allowed).
 
