@@ -6,6 +6,7 @@ app factory takes one.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,16 @@ class Settings(BaseSettings):
     sip_outside_prefix: str = Field(default="9", description="prefix of an outside number")
     sip_survey: bool = Field(
         default=False, description="after the agent hangs up, ask the caller to rate by key"
+    )
+    recording_retention_days: int = Field(
+        default=0,
+        ge=0,
+        le=36500,
+        description="delete a recording's file this many days after it was made; 0 keeps all",
+    )
+    recording_purge_time: dt.time = Field(
+        default=dt.time(3, 0),
+        description="local time (Asia/Shanghai) of the daily recording purge in `kefu serve`",
     )
     log_level: str = "info"
 
