@@ -150,12 +150,13 @@ class CallScorer:
     """Scores each ended call off the event loop (the line's `on_call_ended` callback).
 
     One low-priority thread of its own scores the calls one after another, and rests after
-    each as long as the scoring took: it takes at most about half of the interpreter from
-    the switch's event loop even when a burst of calls ends (a thread's OS priority would not
-    help, the interpreter lock is what the loop waits for).
+    each three times as long as the scoring took: it takes at most a quarter of the
+    interpreter from the switch's event loop even when a burst of calls ends (a thread's OS
+    priority would not help: the interpreter lock is what the loop waits for). Under a
+    sustained peak the scores lag behind and catch up when the calls slow down.
     """
 
-    def __init__(self, db: Database, profile: str = "default", duty: float = 0.5) -> None:
+    def __init__(self, db: Database, profile: str = "default", duty: float = 0.25) -> None:
         self.db = db
         self.profile = profile
         self.duty = duty  # the share of time the scoring thread may be busy

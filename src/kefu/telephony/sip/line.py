@@ -31,6 +31,7 @@ import datetime as dt
 import functools
 import gc
 import logging
+import sys
 import time
 import wave
 from collections import deque
@@ -1147,6 +1148,14 @@ async def open_line(center: Center, settings: Settings) -> SipLine:
     # now lives as long as the process: freeze it, so later collections only see new objects.
     gc.collect()
     gc.freeze()
+    # Calls keep making objects that live a while (dialogs, transactions kept 32 s for
+    # retransmissions): collect the young ones in bigger batches, so the full collections
+    # these trigger (each still tens of ms) come about 15 times less often.
+    g0, g1, g2 = gc.get_threshold()
+    gc.set_threshold(max(g0, 10_000), g1, g2)
+    # The loop wakes for every RTP packet while the core and QA threads compute; a thread
+    # that wants the interpreter waits up to this interval for it (default 5 ms per wake).
+    sys.setswitchinterval(min(sys.getswitchinterval(), 0.001))
     return line
 
 
