@@ -62,6 +62,7 @@ nodes:
       "1": message
       "2": outside
       "3": balance
+      "4": password
   message:
     type: voicemail
     box: sales
@@ -80,6 +81,25 @@ nodes:
   unknown:
     type: voicemail
     box: lookup_failed
+  password:
+    type: password
+    prompts: [menu]
+    account_variable: caller
+    wrong_prompts: [invalid_input]
+    retries: 0
+    zero_out: false
+    next: password_ok
+    locked: password_locked
+    on_failure: password_failed
+  password_ok:
+    type: voicemail
+    box: password_ok
+  password_locked:
+    type: voicemail
+    box: password_locked
+  password_failed:
+    type: voicemail
+    box: password_failed
 """
 
 
@@ -486,7 +506,7 @@ class Bank:
         self.asked: list[tuple[str, dict[str, str]]] = []
 
     def verify_password(self, account: str, password: str) -> bool:
-        return False
+        return password == "123456"
 
     def lookup(self, action: str, args: dict[str, str]) -> dict[str, str] | None:
         self.asked.append((action, args))
@@ -496,15 +516,17 @@ class Bank:
         return False
 
 
-async def ivr_lookup_box(site: Site, number: str) -> str:
-    """Dial the IVR, press 3 (lookup); the flow's branch ends in a box: which one."""
+async def ivr_box(site: Site, number: str, keys: str = "3") -> str:
+    """Dial the IVR, press `keys`; the flow's branch ends in a voicemail box: which one."""
     customer = await caller(site, number)
     try:
         await customer.dial("4005", site.addr)
         await until(lambda: site.line.calls)
         lc = next(iter(site.line.calls.values()))
         await asyncio.sleep(0.5)
-        customer.send_rfc4733("3")
+        for key in keys:
+            customer.send_rfc4733(key)
+            await asyncio.sleep(0.15)
         await until(lambda: lc.voicemail is not None, timeout=20)
         assert lc.voicemail is not None
         box = lc.voicemail.box
@@ -518,12 +540,21 @@ async def ivr_lookup_box(site: Site, number: str) -> str:
 async def test_ivr_lookup_goes_to_the_service_and_takes_the_failure_branch(ctl: Ctl) -> None:
     """No back office: the failure branch plays (no hang-up). With one: its answer counts."""
     site = ctl.site
-    assert await ivr_lookup_box(site, "13900000000") == "lookup_failed"
+    assert await ivr_box(site, "13900000000") == "lookup_failed"
     bank = Bank()
     site.line.ivr_services = bank
-    assert await ivr_lookup_box(site, "13900000000") == "lookup_ok"
-    assert await ivr_lookup_box(site, "13900000099") == "lookup_failed"
+    assert await ivr_box(site, "13900000000") == "lookup_ok"
+    assert await ivr_box(site, "13900000099") == "lookup_failed"
     assert bank.asked[0] == ("balance", {"caller": "13900000000"})
+
+
+async def test_ivr_password_goes_to_the_service_and_takes_the_failure_branch(ctl: Ctl) -> None:
+    """No back office: the password is not verified and on_failure plays. With one: `next`."""
+    site = ctl.site
+    assert await ivr_box(site, "13900000000", "4123456") == "password_failed"
+    site.line.ivr_services = Bank()
+    assert await ivr_box(site, "13900000000", "4123456") == "password_ok"
+    assert await ivr_box(site, "13900000000", "4654321") == "password_failed"
 
 
 # ---- extension calls show busy --------------------------------------------------------
