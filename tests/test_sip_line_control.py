@@ -22,9 +22,11 @@ from sqlalchemy import select
 from kefu.audio.tones import has_tone
 from kefu.audio.wavfile import load_wav, save_wav
 from kefu.core.agent import AgentState
+from kefu.core.errors import PermissionDenied
 from kefu.core.supervision import SupervisorAction
 from kefu.security.password import sip_ha1
-from kefu.services import users
+from kefu.services import users, wallboard
+from kefu.services.wallboard import Actor
 from kefu.store import migrate
 from kefu.store.db import Database
 from kefu.store.models import (
@@ -149,9 +151,10 @@ class Ctl:
         self.sup_uid = sup_uid
 
 
-async def open_ctl(tmp: Path, rtp_timeout: float = 8.0) -> Ctl:
-    db = Database.from_url(f"sqlite:///{tmp / 'kefu.db'}")
-    migrate.upgrade(db.engine)
+async def open_ctl(tmp: Path, rtp_timeout: float = 8.0, db: Database | None = None) -> Ctl:
+    if db is None:
+        db = Database.from_url(f"sqlite:///{tmp / 'kefu.db'}")
+        migrate.upgrade(db.engine)
     seed(db)
     sup_uid = seed_more(db)
     site = await open_site(tmp, db, rtp_timeout=rtp_timeout)
@@ -162,6 +165,14 @@ async def open_ctl(tmp: Path, rtp_timeout: float = 8.0) -> Ctl:
 @pytest.fixture
 async def ctl(tmp_path: Path) -> AsyncIterator[Ctl]:
     c = await open_ctl(tmp_path)
+    yield c
+    await close_site(c.site)
+
+
+@pytest.fixture
+async def ctl_db(db: Database, tmp_path: Path) -> AsyncIterator[Ctl]:
+    """A site on each database kind (SQLite and PostgreSQL)."""
+    c = await open_ctl(tmp_path, db=db)
     yield c
     await close_site(c.site)
 
@@ -267,16 +278,24 @@ async def test_intercept_without_listening_first_rings_the_supervisor(ctl: Ctl) 
 
 
 async def test_force_hangup_ends_the_call_and_the_cdr_names_the_supervisor(ctl: Ctl) -> None:
-    """强制挂机: both phones get a BYE; the CDR and its legs say the supervisor ended it."""
+    """强制挂机 from the wallboard service: a team leader may not (refused, audited, the call
+    goes on); the supervisor may: both phones get a BYE; the CDR and its legs say so."""
     site = ctl.site
+    tl_uid = users.create_user(site.db, "tl01", "Kefu-test-tl01!", Role.TEAM_LEADER)
     (agent,) = await phones(site, ("8001", AGENT_HZ))
     customer = await caller(site)
     site.center.agent_login(site.agent_id, ready=True)
+    force = SupervisorAction.FORCE_HANGUP
     try:
         call_id = await connected(site, customer)
         assert has_tone(await listen(customer), AGENT_HZ)
-        site.center.supervise(
-            ctl.sup_uid, Role.SUPERVISOR, SupervisorAction.FORCE_HANGUP, site.agent_id, "测试"
+        with pytest.raises(PermissionDenied):
+            wallboard.act(
+                site.center, site.db, Actor(tl_uid, Role.TEAM_LEADER), force, site.agent_id
+            )
+        assert has_tone(await listen(customer), AGENT_HZ)  # refused: still talking
+        wallboard.act(
+            site.center, site.db, Actor(ctl.sup_uid, Role.SUPERVISOR), force, site.agent_id, "测试"
         )
         await until(lambda: customer.bye_received and agent.bye_received)
         await until(lambda: not site.line.calls)
@@ -290,7 +309,12 @@ async def test_force_hangup_ends_the_call_and_the_cdr_names_the_supervisor(ctl: 
         legs = s.scalars(select(CallLeg).where(CallLeg.call_id == call_id)).all()
         assert {leg.party for leg in legs} == {Party.CUSTOMER, Party.AGENT}
         assert all(leg.ended_at and leg.hangup_by is Party.SUPERVISOR for leg in legs)
-    assert "supervisor.force_hangup" in audit_actions(site.db)
+    with site.db.session() as s:
+        rows = s.scalars(
+            select(AuditEntry).where(AuditEntry.action == "supervisor.force_hangup")
+        ).all()
+        assert [r.detail["allowed"] for r in rows][-1] is True
+        assert any(r.detail["allowed"] is False for r in rows)  # the team leader's try
 
 
 # ---- mute ------------------------------------------------------------------------------
@@ -338,6 +362,8 @@ async def test_a_requeued_caller_goes_before_callers_already_waiting(tmp_path: P
         late_id = next(i for i in site.line.calls if i != early_id)
         first._stop_media()  # the phone is gone: no BYE, no RTP
         await until(lambda: len(site.center.waiting_calls()) == 2, timeout=20)
+        place = {w.call_id: w.position for w in site.center.waiting_calls()}
+        assert place == {early_id: 1, late_id: 2}  # back at the front of the line
         site.center.set_state(second_id, AgentState.IDLE)
         await until(lambda: other.answered.is_set(), timeout=20)
         await asyncio.sleep(0.5)
@@ -413,9 +439,9 @@ def assert_message(path: Path, duration_s: float, at_least: float) -> None:
 # ---- voicemail -------------------------------------------------------------------------
 
 
-async def test_ivr_voicemail_records_until_the_hash_key(ctl: Ctl) -> None:
+async def test_ivr_voicemail_records_until_the_hash_key(ctl_db: Ctl) -> None:
     """IVR key 1 -> voicemail box 'sales': prompt, beep, message, # ends it, goodbye, BYE."""
-    site = ctl.site
+    site = ctl_db.site
     customer = await caller(site)
     try:
         await customer.dial("4005", site.addr)
