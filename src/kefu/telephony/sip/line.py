@@ -709,8 +709,8 @@ class SipLine:
         if lc.voicemail is not None:
             self._voicemail_done(lc, "hangup")
         for aid, before in lc.busy_agents.items():  # CC-14: back to what they were
-            a = self.center.engine.agents.get(aid)
-            if a is not None and a.state is AgentState.BUSY:
+            view = self.center.agent_view(int(aid))
+            if view.state is AgentState.BUSY and view.reason == "extension_call":
                 with contextlib.suppress(CoreError):
                     self.center.set_state(int(aid), before)
         if lc.in_core:  # the switch lost the call without a BYE we saw
@@ -949,8 +949,12 @@ class SipLine:
                 self.switch.supervise(c.call_id, lc.supervisor_leg, MixMode.INTERCEPT)
             else:  # not monitoring yet: ring the supervisor; the agent talks until it answers
                 ext = self._extension_of(c.supervisor_id)
-                if ext is not None:
+                if ext is not None and self.switch.registrar.lookup(ext) is not None:
                     lc.supervisor_leg = self.switch.ring(c.call_id, ext, role=LegRole.SUPERVISOR)
+                else:  # as if the supervisor's phone had refused: the core ends the call
+                    log.warning("sip line: intercept by %s: no phone registered", c.supervisor_id)
+                    lc.in_core = False
+                    self.center.apply(AgentHungUp(c.supervisor_id, c.call_id, self.center.now()))
         elif isinstance(c, cmd.Mute):
             self.switch.mute(c.call_id, c.muted)
         elif isinstance(c, cmd.SendToVoicemail):  # queue overflow to voicemail
