@@ -6,6 +6,7 @@ app factory takes one.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 from typing import Any, Literal
@@ -60,6 +61,16 @@ class Settings(BaseSettings):
     )
     sip_voicemail_max_s: float = Field(
         default=120.0, gt=0, le=3600, description="longest voicemail message, in seconds"
+    )
+    recording_retention_days: int = Field(
+        default=0,
+        ge=0,
+        le=36500,
+        description="delete a recording's file this many days after it was made; 0 keeps all",
+    )
+    recording_purge_time: dt.time = Field(
+        default=dt.time(3, 0),
+        description="local time (Asia/Shanghai) of the daily recording purge in `kefu serve`",
     )
     log_level: str = "info"
 

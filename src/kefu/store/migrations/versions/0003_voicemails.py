@@ -1,7 +1,7 @@
 """voicemails: callers' messages recorded on SIP calls
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0003
+Revises: 0002
 Create Date: 2026-12-04 16:40:00.000000
 """
 
@@ -14,8 +14,8 @@ from alembic import op
 
 import kefu.store.models.base
 
-revision: str = "0002"
-down_revision: str | None = "0001"
+revision: str = "0003"
+down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
