@@ -126,7 +126,7 @@ class Recording(Base):
 
 
 class Voicemail(Base):
-    """A caller's message (CC-03 voicemail): mono 8 kHz WAV, recorded after the voicemail prompt."""
+    """A caller's message (CC-03 voicemail): mono 8 kHz WAV, recorded after the prompt."""
 
     __tablename__ = "voicemails"
 
