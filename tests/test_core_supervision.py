@@ -202,8 +202,12 @@ def test_transfer_outside_needs_a_permission_that_is_off_by_default() -> None:
 
 def test_three_way_call_and_barge() -> None:
     cc = _on_call()
+    with pytest.raises(PermissionDenied):  # an outside party needs the outside permission
+        cc.handle(ConferenceRequested("a", "02088886666", 20))
+    cc.agents["a"].may_transfer_outside = True
     cmds = cc.handle(ConferenceRequested("a", "02088886666", 20))
-    assert cmds == [Conference("c1", "02088886666")]
+    assert cmds[0] == Conference("c1", "02088886666")
+    assert of(cmds, AuditEvent)[0].action == "conference_outside"
     _sup(cc, A.BARGE, now=21)  # AG-16: barge into the three-way call
     assert cc.calls["c1"].parties == ["02088886666"]
     assert cc.calls["c1"].monitors == {"boss": MonitorMode.BARGE}

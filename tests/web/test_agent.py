@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from kefu.core.events import AgentAnswered
 from kefu.store.db import Database
 from kefu.store.models import AuditEntry, Call, CallHold, CallLeg, Disposition
 
@@ -192,8 +193,11 @@ def test_pickup_transfer_and_three_way(client_for: Callable[[str], TestClient]) 
     assert leader.post("/api/agent/pickup", json={"call_id": call_id}).status_code == 204
     assert leader.get("/api/agent/state").json()["state"] == "on_call"
     assert agent.get("/api/agent/state").json()["state"] == "idle"
-    # three-way with 1001, then a blind transfer to 1001 (AG-08)
-    assert leader.post("/api/agent/conference", json={"party": "13900001111"}).status_code == 204
+    # three-way with 1001, then a blind transfer to 1001 (AG-08); an outside party needs
+    # the outside-line permission
+    res = leader.post("/api/agent/conference", json={"party": "13900001111"})
+    assert res.status_code == 403 and res.json()["error_id"] == "permission-denied"
+    assert leader.post("/api/agent/conference", json={"party": "1001"}).status_code == 204
     res = leader.post("/api/agent/transfer", json={"kind": "agent", "target": "1001"})
     assert res.status_code == 204, res.text
     assert agent.get("/api/agent/state").json()["state"] in ("ringing", "on_call")
@@ -201,3 +205,74 @@ def test_pickup_transfer_and_three_way(client_for: Callable[[str], TestClient]) 
         leader.post("/api/agent/transfer", json={"kind": "agent", "target": "9999"}).status_code
         == 404
     )
+
+
+def test_attended_transfer_consult_complete_and_cancel(
+    app: FastAPI, client_for: Callable[[str], TestClient], web_db: Database
+) -> None:
+    """AG-08 attended: consult 2001 (the caller on hold), cancel, consult again, complete."""
+    agent = client_for("agent")  # 1001
+    leader = client_for("team_leader")  # 2001, also a seat
+    boss = client_for("supervisor")
+    agent.post("/api/agent/state", json={"state": "idle"})
+    call_id = boss.post("/api/sim/calls", json={"caller": "13800138000"}).json()["call_id"]
+    assert agent.post("/api/agent/answer", json={"call_id": call_id}).status_code == 204
+    leader.post("/api/agent/state", json={"state": "idle"})
+    # nothing to complete or cancel yet
+    res = agent.post("/api/agent/consult/complete")
+    assert res.status_code == 409 and res.json()["error_id"] == "illegal-state"
+    res = agent.post("/api/agent/consult", json={"kind": "agent", "target": "2001"})
+    assert res.status_code == 204, res.text
+    assert agent.get("/api/agent/state").json()["state"] == "on_hold"
+    assert leader.get("/api/agent/state").json()["state"] == "ringing"
+    assert agent.post("/api/agent/consult/cancel").status_code == 204
+    assert agent.get("/api/agent/state").json()["state"] == "on_call"
+    assert leader.get("/api/agent/state").json()["state"] == "idle"
+    assert (
+        agent.post("/api/agent/consult", json={"kind": "agent", "target": "2001"}).status_code
+        == 204
+    )
+    center = app.state.center
+
+    leader_id = str(leader.get("/api/agent/state").json()["agent_id"])
+    center.apply(AgentAnswered(leader_id, call_id, center.now()))  # the phone answered
+    assert leader.get("/api/agent/state").json()["state"] == "on_call"
+    # the consulted agent cannot act on the customer's call
+    assert leader.post("/api/agent/hold").status_code == 409
+    assert agent.post("/api/agent/consult/complete").status_code == 204
+    assert agent.get("/api/agent/state").json()["state"] == "after_call_work"
+    state = leader.get("/api/agent/state").json()
+    assert state["state"] == "on_call" and state["call_id"] == call_id
+    with web_db.session() as s:
+        actions = [a.action for a in s.scalars(select(AuditEntry).order_by(AuditEntry.id))]
+        assert "supervisor.consult_agent" in actions and "supervisor.transfer_attended" in actions
+        legs = s.scalars(select(CallLeg).where(CallLeg.call_id == call_id)).all()
+        assert [leg.agent_id for leg in legs if leg.agent_id].count(int(leader_id)) == 2
+    boss.post(f"/api/sim/calls/{call_id}/hangup")
+
+
+def test_consult_bad_input_is_a_clear_4xx(client_for: Callable[[str], TestClient]) -> None:
+    agent = client_for("agent")
+    boss = client_for("supervisor")
+    qa = client_for("qa")
+    assert (
+        qa.post("/api/agent/consult", json={"kind": "agent", "target": "2001"}).status_code == 403
+    )
+    # not on a call
+    res = agent.post("/api/agent/consult", json={"kind": "agent", "target": "2001"})
+    assert res.status_code == 409
+    agent.post("/api/agent/state", json={"state": "idle"})
+    call_id = boss.post("/api/sim/calls", json={"caller": "13800138000"}).json()["call_id"]
+    agent.post("/api/agent/answer", json={"call_id": call_id})
+    res = agent.post("/api/agent/consult", json={"kind": "queue", "target": "default"})
+    assert res.status_code == 422  # a queue is transferred blind only
+    res = agent.post("/api/agent/consult", json={"kind": "agent", "target": "9999"})
+    assert res.status_code == 404 and "9999" in res.json()["message"]
+    res = agent.post("/api/agent/consult", json={"kind": "outside", "target": "call-me"})
+    assert res.status_code == 422 and "target" in res.json()["message"]
+    res = agent.post("/api/agent/consult", json={"kind": "outside", "target": "13900000000"})
+    assert res.status_code == 403 and res.json()["error_id"] == "permission-denied"
+    res = agent.post("/api/agent/consult", json={"kind": "agent", "target": ""})
+    assert res.status_code == 422
+    assert agent.get("/api/agent/state").json()["state"] == "on_call"  # nothing changed
+    boss.post(f"/api/sim/calls/{call_id}/hangup")

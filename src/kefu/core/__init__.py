@@ -22,14 +22,19 @@ Events (`kefu.core.events`, each carries `now`):
   AgentAnswered(agent_id, call_id), AgentRejected(agent_id, call_id, reason),
   CallerHungUp(call_id), AgentHungUp(agent_id, call_id), HoldRequested/ResumeRequested,
   MuteRequested(agent_id, muted), TransferRequested(agent_id, kind AGENT|QUEUE|OUTSIDE,
-  target), ConferenceRequested(agent_id, party), PartyLeft(call_id, party),
+  target), ConsultRequested(agent_id, kind AGENT|OUTSIDE, target), ConsultAnswered,
+  ConsultFailed(reason), ConsultCancelRequested, ConsultCompleteRequested (attended transfer:
+  `call.CONSULT_TRANSITIONS`; a queue is transferred blind only),
+  ConferenceRequested(agent_id, party), PartyLeft(call_id, party),
   PickupRequested(agent_id, call_id), SupervisorRequested(actor_id, role, action,
   target_agent, reason), BlacklistChanged(actor_id, role, number, blocked).
 
 Commands (`kefu.core.commands`):
   to act on: RingAgent, StopRinging, Bridge, StartRecording, PlayAnnouncement(position,
   estimated_wait), Overflow, SendToVoicemail, OfferCallback, Reject(reason), Hangup,
-  DialOutside, Conference, Hold, Resume, Mute, Monitor(mode), StopMonitor, Intercept;
+  DialOutside, Transferred (blind: drop the agent's leg), ConsultTarget, ConsultConnected,
+  ConsultEnded(reason), TransferCompleted, Conference, Hold, Resume, Mute, Monitor(mode),
+  StopMonitor, Intercept;
   to record or show: AgentStateChanged, RingMissed, CallRecord(outcome, waited),
   CallHandled(talk, acw), AuditEvent(actor, role, action, allowed).
 

@@ -44,7 +44,17 @@ from kefu.core.agent import (
     AgentState,
     AgentTrigger,
 )
-from kefu.core.call import CALL_TRANSITIONS, Call, CallState, CallTrigger, Outcome
+from kefu.core.call import (
+    CALL_TRANSITIONS,
+    CONSULT_TRANSITIONS,
+    Call,
+    CallState,
+    CallTrigger,
+    Consult,
+    ConsultState,
+    ConsultTrigger,
+    Outcome,
+)
 from kefu.core.commands import (
     AgentStateChanged,
     AuditEvent,
@@ -52,6 +62,9 @@ from kefu.core.commands import (
     CallRecord,
     Command,
     Conference,
+    ConsultConnected,
+    ConsultEnded,
+    ConsultTarget,
     DialOutside,
     Hangup,
     Hold,
@@ -69,6 +82,8 @@ from kefu.core.commands import (
     StartRecording,
     StopMonitor,
     StopRinging,
+    TransferCompleted,
+    Transferred,
     call_handled,
     call_record,
     ring_agent,
@@ -92,6 +107,11 @@ from kefu.core.events import (
     CallArrived,
     CallerHungUp,
     ConferenceRequested,
+    ConsultAnswered,
+    ConsultCancelRequested,
+    ConsultCompleteRequested,
+    ConsultFailed,
+    ConsultRequested,
     Event,
     HoldRequested,
     MuteRequested,
@@ -215,6 +235,11 @@ class ContactCenter:
             ResumeRequested: self._on_resume,
             MuteRequested: self._on_mute,
             TransferRequested: self._on_transfer,
+            ConsultRequested: self._on_consult,
+            ConsultAnswered: self._on_consult_answered,
+            ConsultFailed: self._on_consult_failed,
+            ConsultCancelRequested: self._on_consult_cancel,
+            ConsultCompleteRequested: self._on_consult_complete,
             ConferenceRequested: self._on_conference,
             PartyLeft: self._on_party_left,
             PickupRequested: self._on_pickup,
@@ -646,12 +671,15 @@ class ContactCenter:
         c.ringing = []
         return freed
 
-    def _after_call(self, a: Agent, c: Call, now: float, out: list[Command]) -> None:
+    def _after_call(
+        self, a: Agent, c: Call, now: float, out: list[Command], talk: float | None = None
+    ) -> None:
         """The agent's part in `c` is over: after-call work (or straight on)."""
         self._agent_to(a, AT.HANG_UP, now, out)
         a.call = None
         q = c.queue
-        a.last_call = (c.id, q.name if q is not None else "", now - c.answered_at)
+        talked = now - c.answered_at if talk is None else talk
+        a.last_call = (c.id, q.name if q is not None else "", talked)
         a.acw_started = now
         if self._acw > 0:
             self._timer(now + self._acw, _ACW, a, a.epoch)
@@ -678,6 +706,9 @@ class ContactCenter:
             self._agent_free(a, now, out)
 
     def _end_connected(self, c: Call, now: float, out: list[Command], reason: str) -> None:
+        self._check_call(c, CT.HANG_UP)
+        if c.consult is not None:
+            self._end_consult(c, now, out, ConsultTrigger.CALL_ENDED, f"{reason}_hung_up")
         self._call_to(c, CT.HANG_UP)
         del self.calls[c.id]
         if self._full:
@@ -795,6 +826,8 @@ class ContactCenter:
         if a is None or a.state is AS.LOGGED_OUT:
             raise UnknownAgent(agent_id)
         c = self.calls.get(call_id)
+        if c is not None and c.consult is not None and c.consult.target == agent_id:
+            return self._on_consult_answered(ConsultAnswered(c.consult.agent_id, now))
         if c is None:
             raise UnknownCall(call_id)
         if a.call is not c:
@@ -839,6 +872,8 @@ class ContactCenter:
         c = self._call(e.call_id)
         if a.call is not c or a.state is not AS.RINGING:
             raise IllegalTransition(f"agent {a.id} (not ringing for {c.id})", a.state, AT.RING_END)
+        if self._consulted(c, a):
+            return self._on_consult_failed(ConsultFailed(c.consult.agent_id, e.now, e.reason))  # type: ignore[union-attr]
         out: list[Command] = []
         self._ring_end(c, a, e.now, out, missed=True, reason=e.reason)
         return out
@@ -878,6 +913,8 @@ class ContactCenter:
             raise UnknownAgent(agent_id)
         if a.call is not c:
             raise IllegalTransition(f"agent {a.id} (not on {c.id})", a.state, AT.HANG_UP)
+        if self._consulted(c, a):  # the consulted agent hung up: the consultation failed
+            return self._on_consult_failed(ConsultFailed(c.consult.agent_id, now, "hung_up"))  # type: ignore[union-attr]
         if a.state is AS.RINGING:
             # Asterisk issue 1557: one ringing agent hanging up must not end the call.
             self._ring_end(c, a, now, out, missed=True, reason="hung_up")
@@ -943,6 +980,12 @@ class ContactCenter:
             a.pending = None if trigger is AT.SET_IDLE else (trigger, reason)
             return
         self._check_agent(a, trigger)
+        if a.state is AS.RINGING and a.call is not None and self._consulted(a.call, a):
+            held = a.call
+            assert held.consult is not None
+            consulting = self.agents[held.consult.agent_id]
+            self._end_consult(held, now, out, ConsultTrigger.FAIL, reason or "declined")
+            self._resume_after_consult(consulting, held, now, out)
         if a.state is AS.RINGING:
             c = a.call
             assert c is not None
@@ -987,6 +1030,8 @@ class ContactCenter:
         c = a.call
         if c is None or a.state not in ON_A_CALL:
             raise IllegalTransition(f"agent {a.id}", a.state, "call action")
+        if self._consulted(c, a):
+            raise IllegalTransition(f"agent {a.id}", a.state, "call action while consulted")
         return a, c
 
     def _on_hold(self, e: HoldRequested) -> list[Command]:
@@ -1018,6 +1063,8 @@ class ContactCenter:
         a, c = self._on_call_of(e.agent_id)
         now = e.now
         out: list[Command] = []
+        if c.consult is not None:
+            raise IllegalTransition(f"call {c.id}", c.state, "blind transfer while consulting")
         if e.kind is TransferKind.OUTSIDE:
             audit = AuditEvent(
                 a.id, a.role, "transfer_outside", e.target, c.id, a.may_transfer_outside, now
@@ -1041,6 +1088,8 @@ class ContactCenter:
             self._call_to(c, CT.TRANSFER)
             c.agent = None
             c.preferred = ()
+            out.append(Transferred(c.id, a.id, e.kind, e.target))
+            out.append(AuditEvent(a.id, a.role, "transfer_queue", e.target, c.id, True, now))
             self._after_call(a, c, now, out)
             self._enter_queue(c, target_q, now, out)
             return out
@@ -1050,6 +1099,8 @@ class ContactCenter:
         self._check_agent(target, AT.OFFER)
         self._call_to(c, CT.TRANSFER)
         c.agent = None
+        out.append(Transferred(c.id, a.id, e.kind, target.id))
+        out.append(AuditEvent(a.id, a.role, "transfer_agent", target.id, c.id, True, now))
         self._after_call(a, c, now, out)
         c.preferred = (target.id,)
         c.enqueued = now
@@ -1058,12 +1109,177 @@ class ContactCenter:
         self._offer(c, target, now, out)
         return out
 
+    # -- attended transfer: consult, then complete or cancel --------------------------------
+    @staticmethod
+    def _consulted(c: Call, a: Agent) -> bool:
+        """Whether `a` is the party being consulted on `c` (not the call's own agent)."""
+        k = c.consult
+        return k is not None and k.kind is TransferKind.AGENT and k.target == a.id
+
+    def _consult_of(self, a: Agent, c: Call, trigger: ConsultTrigger) -> Consult:
+        k = c.consult
+        if k is None or k.agent_id != a.id:
+            raise IllegalTransition(f"agent {a.id}", a.state, f"consult {trigger.value}: none")
+        if (k.state, trigger) not in CONSULT_TRANSITIONS:
+            raise IllegalTransition(f"consultation on {c.id}", k.state, trigger)
+        return k
+
+    @staticmethod
+    def _consult_to(k: Consult, c: Call, trigger: ConsultTrigger, now: float) -> None:
+        new = CONSULT_TRANSITIONS.get((k.state, trigger))
+        if new is None:
+            raise IllegalTransition(f"consultation on {c.id}", k.state, trigger)
+        k.state = new
+        k.since = now
+
+    def _on_consult(self, e: ConsultRequested) -> list[Command]:
+        a, c = self._on_call_of(e.agent_id)
+        now = e.now
+        if c.consult is not None:
+            raise IllegalTransition(f"call {c.id}", c.state, "already consulting")
+        if e.kind is TransferKind.QUEUE:
+            # nobody in particular answers a queue: transfer to a queue is blind only
+            raise IllegalTransition(f"call {c.id}", c.state, "consult a queue (use blind transfer)")
+        held = c.state is CS.HELD
+        if not held:
+            self._check_agent(a, AT.HOLD)
+            self._check_call(c, CT.HOLD)
+        b: Agent | None = None
+        if e.kind is TransferKind.OUTSIDE:
+            ok = a.may_transfer_outside
+            audit = AuditEvent(a.id, a.role, "consult_outside", e.target, c.id, ok, now)
+            if not ok:
+                raise PermissionDenied(
+                    f"agent {a.id} may not transfer to outside numbers", audit=audit
+                )
+            if not normalize(e.target):
+                raise IllegalTransition(f"call {c.id}", c.state, "consult an empty number")
+            extension = e.target
+        else:
+            b = self._agent(e.target)
+            if b is a:
+                raise IllegalTransition(f"agent {a.id}", a.state, "consult self")
+            self._check_agent(b, AT.OFFER)
+            audit = AuditEvent(a.id, a.role, "consult_agent", b.id, c.id, True, now)
+            extension = b.extension
+        out: list[Command] = []
+        if not held:
+            self._call_to(c, CT.HOLD)
+            self._agent_to(a, AT.HOLD, now, out)
+            out.append(Hold(c.id))
+        if b is not None:
+            self._agent_to(b, AT.OFFER, now, out, "consult")
+            b.call = c
+        k = Consult(a.id, e.kind, b.id if b is not None else e.target, now)
+        c.consult = k
+        out.append(ConsultTarget(c.id, a.id, e.kind, k.target, extension))
+        out.append(audit)
+        return out
+
+    def _on_consult_answered(self, e: ConsultAnswered) -> list[Command]:
+        a, c = self._on_call_of(e.agent_id)
+        k = self._consult_of(a, c, ConsultTrigger.ANSWER)
+        out: list[Command] = []
+        if k.kind is TransferKind.AGENT:
+            b = self._agent(k.target)
+            self._check_agent(b, AT.ANSWER)
+            self._agent_to(b, AT.ANSWER, e.now, out, "consult")
+            b.missed_in_row = 0
+        self._consult_to(k, c, ConsultTrigger.ANSWER, e.now)
+        out.append(ConsultConnected(c.id, a.id, k.target))
+        return out
+
+    def _end_consult(
+        self, c: Call, now: float, out: list[Command], trigger: ConsultTrigger, reason: str
+    ) -> None:
+        """Drop the consulted party (the consulting agent keeps the held caller)."""
+        k = c.consult
+        assert k is not None
+        talked = now - k.since if k.state is ConsultState.TALKING else 0.0
+        self._consult_to(k, c, trigger, now)
+        c.consult = None
+        b = self.agents.get(k.target) if k.kind is TransferKind.AGENT else None
+        if b is not None and b.call is c:
+            if b.state is AS.RINGING:
+                b.call = None
+                if self._full:
+                    out.append(StopRinging(c.id, b.id))
+                self._agent_to(b, AT.RING_END, now, out, reason)
+                self._agent_free(b, now, out)
+            else:
+                self._after_call(b, c, now, out, talk=talked)
+        out.append(ConsultEnded(c.id, k.agent_id, k.target, reason))
+
+    def _resume_after_consult(self, a: Agent, c: Call, now: float, out: list[Command]) -> None:
+        if c.state is CS.HELD and a.state is AS.ON_HOLD:
+            self._call_to(c, CT.RESUME)
+            self._agent_to(a, AT.RESUME, now, out)
+            out.append(Resume(c.id))
+
+    def _on_consult_failed(self, e: ConsultFailed) -> list[Command]:
+        a, c = self._on_call_of(e.agent_id)
+        self._consult_of(a, c, ConsultTrigger.FAIL)
+        out: list[Command] = []
+        self._end_consult(c, e.now, out, ConsultTrigger.FAIL, e.reason)
+        self._resume_after_consult(a, c, e.now, out)
+        return out
+
+    def _on_consult_cancel(self, e: ConsultCancelRequested) -> list[Command]:
+        a, c = self._on_call_of(e.agent_id)
+        k = self._consult_of(a, c, ConsultTrigger.CANCEL)
+        out: list[Command] = []
+        self._end_consult(c, e.now, out, ConsultTrigger.CANCEL, "cancelled")
+        self._resume_after_consult(a, c, e.now, out)
+        out.append(AuditEvent(a.id, a.role, "consult_cancel", k.target, c.id, True, e.now))
+        return out
+
+    def _on_consult_complete(self, e: ConsultCompleteRequested) -> list[Command]:
+        a, c = self._on_call_of(e.agent_id)
+        now = e.now
+        k = self._consult_of(a, c, ConsultTrigger.COMPLETE)
+        self._check_agent(a, AT.HANG_UP)
+        out: list[Command] = []
+        if k.kind is TransferKind.AGENT:
+            b = self._agent(k.target)
+            self._check_call(c, CT.RESUME)
+            self._consult_to(k, c, ConsultTrigger.COMPLETE, now)
+            c.consult = None
+            self._call_to(c, CT.RESUME)
+            out.append(Resume(c.id))
+            out.append(TransferCompleted(c.id, a.id, TransferKind.AGENT, b.id))
+            self._after_call(a, c, now, out)
+            c.agent = b
+            c.answered_at = now  # the new agent's talk time starts here
+            b.answered += 1
+        else:
+            self._check_call(c, CT.TRANSFER_OUT)
+            self._consult_to(k, c, ConsultTrigger.COMPLETE, now)
+            c.consult = None
+            self._call_to(c, CT.TRANSFER_OUT)
+            del self.calls[c.id]
+            out.append(TransferCompleted(c.id, a.id, TransferKind.OUTSIDE, k.target))
+            self._after_call(a, c, now, out)
+        out.append(AuditEvent(a.id, a.role, "transfer_attended", k.target, c.id, True, now))
+        return out
+
     def _on_conference(self, e: ConferenceRequested) -> list[Command]:
-        _, c = self._on_call_of(e.agent_id)
+        a, c = self._on_call_of(e.agent_id)
         if e.party in c.parties:
             raise IllegalTransition(f"call {c.id}", c.state, "party already joined")
+        if c.consult is not None:
+            raise IllegalTransition(f"call {c.id}", c.state, "three-way call while consulting")
+        if e.party == a.id:
+            raise IllegalTransition(f"agent {a.id}", a.state, "three-way call with self")
+        out: list[Command] = []
+        if e.party not in self.agents:  # an outside number: the outside-line permission
+            ok = a.may_transfer_outside
+            audit = AuditEvent(a.id, a.role, "conference_outside", e.party, c.id, ok, e.now)
+            if not ok:
+                raise PermissionDenied(f"agent {a.id} may not call outside numbers", audit=audit)
+            out.append(audit)
         c.parties.append(e.party)
-        return [Conference(c.id, e.party)]
+        out.insert(0, Conference(c.id, e.party))
+        return out
 
     def _on_party_left(self, e: PartyLeft) -> list[Command]:
         c = self._call(e.call_id)

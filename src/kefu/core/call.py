@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from kefu.core.agent import Agent
+    from kefu.core.events import TransferKind
     from kefu.core.queue import Queue
     from kefu.core.supervision import MonitorMode
 
@@ -92,6 +93,55 @@ CALL_TRANSITIONS: Mapping[tuple[CallState, CallTrigger], CallState] = {
 }
 
 
+class ConsultState(enum.Enum):
+    """Where an attended transfer's consultation is (the caller is on hold throughout)."""
+
+    RINGING = "ringing"  # the consulted party is being called
+    TALKING = "talking"  # the agent talks to the consulted party
+    ENDED = "ended"
+
+
+class ConsultTrigger(enum.Enum):
+    """What moves a consultation."""
+
+    ANSWER = "answer"  # the consulted party answered
+    FAIL = "fail"  # declined, no answer, or hung up
+    CANCEL = "cancel"  # the agent took the caller back
+    COMPLETE = "complete"  # the caller is joined to the consulted party
+    CALL_ENDED = "call_ended"  # the caller (or the agent) hung up meanwhile
+
+
+CS_ = ConsultState
+CT_ = ConsultTrigger
+
+CONSULT_TRANSITIONS: Mapping[tuple[ConsultState, ConsultTrigger], ConsultState] = {
+    (CS_.RINGING, CT_.ANSWER): CS_.TALKING,
+    (CS_.RINGING, CT_.FAIL): CS_.ENDED,
+    (CS_.RINGING, CT_.CANCEL): CS_.ENDED,
+    (CS_.RINGING, CT_.CALL_ENDED): CS_.ENDED,
+    (CS_.TALKING, CT_.FAIL): CS_.ENDED,
+    (CS_.TALKING, CT_.CANCEL): CS_.ENDED,
+    (CS_.TALKING, CT_.COMPLETE): CS_.ENDED,
+    (CS_.TALKING, CT_.CALL_ENDED): CS_.ENDED,
+}
+
+
+class Consult:
+    """The consultation of an attended transfer. Mutated only by the ACD engine."""
+
+    __slots__ = ("agent_id", "kind", "since", "state", "target")
+
+    def __init__(self, agent_id: str, kind: TransferKind, target: str, now: float) -> None:
+        self.agent_id = agent_id  # the consulting agent
+        self.kind = kind  # AGENT or OUTSIDE
+        self.target = target  # agent id or outside number
+        self.state = ConsultState.RINGING
+        self.since = now  # when the current consult state began
+
+    def __repr__(self) -> str:
+        return f"Consult({self.agent_id!r} -> {self.target!r}, {self.state.name})"
+
+
 class Call:
     """An active call's runtime record. Mutated only by the ACD engine."""
 
@@ -100,6 +150,7 @@ class Call:
         "answered_at",
         "arrived",
         "caller",
+        "consult",
         "dialed",
         "enqueued",
         "epoch",
@@ -155,6 +206,7 @@ class Call:
         self.parties: list[str] = []  # three-way participants beyond caller and agent
         self.muted = False
         self.supervisor: str | None = None  # after an intercept
+        self.consult: Consult | None = None  # an attended transfer in progress
 
     def __repr__(self) -> str:
         return f"Call({self.id!r}, {self.state.name})"

@@ -12,6 +12,7 @@ from dataclasses import dataclass, fields
 
 from kefu.core.agent import AgentState
 from kefu.core.call import Outcome
+from kefu.core.events import TransferKind
 from kefu.core.supervision import MonitorMode, Role, SupervisorAction
 
 
@@ -116,6 +117,58 @@ class DialOutside:
 
     call_id: str
     number: str
+
+
+@dataclass(frozen=True, slots=True)
+class Transferred:
+    """Blind transfer: drop the agent's leg; the caller waits (music) for the new target."""
+
+    call_id: str
+    agent_id: str
+    kind: TransferKind
+    target: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConsultTarget:
+    """Attended transfer: call the consulted party (an agent's extension or an outside number)
+    for the agent, while the caller is on hold."""
+
+    call_id: str
+    agent_id: str
+    kind: TransferKind
+    target: str  # agent id or outside number
+    extension: str  # the agent's extension; the number itself for an outside party
+
+
+@dataclass(frozen=True, slots=True)
+class ConsultConnected:
+    """The consulted party answered: connect them to the agent (the caller stays on hold)."""
+
+    call_id: str
+    agent_id: str
+    target: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConsultEnded:
+    """The consultation is over without a transfer (declined, no answer, cancelled, hung up):
+    drop the consulted party; the agent is told `reason` and has the caller back."""
+
+    call_id: str
+    agent_id: str
+    target: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class TransferCompleted:
+    """Attended transfer done: connect the caller to the consulted party, drop the agent."""
+
+    call_id: str
+    agent_id: str
+    kind: TransferKind
+    target: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,6 +298,11 @@ Command = (
     | Reject
     | Hangup
     | DialOutside
+    | Transferred
+    | ConsultTarget
+    | ConsultConnected
+    | ConsultEnded
+    | TransferCompleted
     | Conference
     | Hold
     | Resume

@@ -191,6 +191,53 @@ class TransferRequested:
 
 
 @dataclass(frozen=True, slots=True)
+class ConsultRequested:
+    """Attended transfer, step 1: hold the customer and call an agent or an outside number.
+
+    A queue cannot be consulted (nobody in particular answers it): transfer to a queue is
+    blind only. An outside number needs the agent's outside permission, as a blind transfer.
+    """
+
+    agent_id: str
+    kind: TransferKind
+    target: str
+    now: float
+
+
+@dataclass(frozen=True, slots=True)
+class ConsultAnswered:
+    """The consulted party answered (the adapter saw the target's phone answer)."""
+
+    agent_id: str  # the consulting agent
+    now: float
+
+
+@dataclass(frozen=True, slots=True)
+class ConsultFailed:
+    """The consulted party declined, did not answer, or hung up during the consultation."""
+
+    agent_id: str  # the consulting agent
+    now: float
+    reason: str = "declined"
+
+
+@dataclass(frozen=True, slots=True)
+class ConsultCancelRequested:
+    """The agent drops the consulted party and takes the customer back."""
+
+    agent_id: str
+    now: float
+
+
+@dataclass(frozen=True, slots=True)
+class ConsultCompleteRequested:
+    """Attended transfer, step 2: join the customer to the consulted party; the agent leaves."""
+
+    agent_id: str
+    now: float
+
+
+@dataclass(frozen=True, slots=True)
 class ConferenceRequested:
     """Add a third party (an agent id or an outside number) to the agent's call (AG-08)."""
 
@@ -255,6 +302,11 @@ Event = (
     | ResumeRequested
     | MuteRequested
     | TransferRequested
+    | ConsultRequested
+    | ConsultAnswered
+    | ConsultFailed
+    | ConsultCancelRequested
+    | ConsultCompleteRequested
     | ConferenceRequested
     | PartyLeft
     | PickupRequested

@@ -38,6 +38,9 @@ from kefu.core.events import (
     CallArrived,
     CallerHungUp,
     ConferenceRequested,
+    ConsultCancelRequested,
+    ConsultCompleteRequested,
+    ConsultRequested,
     Event,
     HoldRequested,
     MuteRequested,
@@ -376,6 +379,19 @@ class Center:
         """Transfer to an agent (by id), a queue or an outside number (AG-08)."""
         self.apply(TransferRequested(str(agent_id), kind, target, self.clock()))
 
+    def consult(self, agent_id: int, kind: TransferKind, target: str) -> None:
+        """Attended transfer, step 1: hold the caller and call an agent (by id) or an outside
+        number (needs the permission) for a consultation. A queue is transferred blind only."""
+        self.apply(ConsultRequested(str(agent_id), kind, target, self.clock()))
+
+    def complete_transfer(self, agent_id: int) -> None:
+        """Attended transfer, step 2: the caller is joined to the consulted party."""
+        self.apply(ConsultCompleteRequested(str(agent_id), self.clock()))
+
+    def cancel_consult(self, agent_id: int) -> None:
+        """Drop the consulted party and take the caller back off hold."""
+        self.apply(ConsultCancelRequested(str(agent_id), self.clock()))
+
     def conference(self, agent_id: int, party: str) -> None:
         """Three-way call with an agent id or an outside number (AG-08)."""
         self.apply(ConferenceRequested(str(agent_id), party, self.clock()))
@@ -652,7 +668,8 @@ class Center:
         self._finish_call(c.call_id, now, by)
 
     def _on_CallHandled(self, c: cmd.CallHandled, now: float) -> None:
-        if c.call_id in self.calls:
+        # after a transfer the first agent's wrap-up ends while the call goes on
+        if c.call_id in self.calls and c.call_id not in self.engine.calls:
             self._finish_call(c.call_id, now, Party.CUSTOMER)
 
     def _on_DialOutside(self, c: cmd.DialOutside, now: float) -> None:
@@ -699,6 +716,81 @@ class Center:
         live = self.calls.get(c.call_id)
         if live is not None and live.agent_id:
             self._publish_agent(live.agent_id, {"type": "conference", "party": c.party})
+
+    # -- transfers (AG-08): the CDR gets a leg per party, ended when the party leaves --------
+    def _close_leg(self, call_id: str, now: float, agent_id: str = "", address: str = "") -> None:
+        with self.db.session() as session:
+            q = select(CallLeg).where(CallLeg.call_id == call_id, CallLeg.ended_at.is_(None))
+            q = (
+                q.where(CallLeg.agent_id == int(agent_id))
+                if agent_id.isdigit()
+                else q.where(CallLeg.address == address, CallLeg.party == Party.OUTSIDE)
+            )
+            for leg in session.scalars(q):
+                leg.ended_at = _dt(now)
+                leg.hangup_by = Party.AGENT
+
+    def _on_Transferred(self, c: cmd.Transferred, now: float) -> None:
+        live = self.calls.get(c.call_id)
+        if live is not None and live.agent_id == c.agent_id:
+            live.agent_id = None
+        self._close_leg(c.call_id, now, agent_id=c.agent_id)
+        self._publish_agent(
+            c.agent_id,
+            {"type": "transferred", "call_id": c.call_id, "kind": c.kind.value, "to": c.target},
+        )
+
+    def _on_ConsultTarget(self, c: cmd.ConsultTarget, now: float) -> None:
+        outside = c.kind is TransferKind.OUTSIDE
+        with self.db.session() as session:
+            session.add(
+                CallLeg(
+                    call_id=c.call_id,
+                    party=Party.OUTSIDE if outside else Party.AGENT,
+                    address=c.extension,
+                    agent_id=None if outside else int(c.target),
+                    started_at=_dt(now),
+                )
+            )
+        if not outside:
+            self._publish_agent(
+                c.target, {"type": "consult_offer", "call_id": c.call_id, "from": c.agent_id}
+            )
+
+    def _on_ConsultConnected(self, c: cmd.ConsultConnected, now: float) -> None:
+        with self.db.session() as session:
+            q = select(CallLeg).where(CallLeg.call_id == c.call_id, CallLeg.ended_at.is_(None))
+            q = (
+                q.where(CallLeg.agent_id == int(c.target))
+                if c.target.isdigit() and c.target in self.engine.agents
+                else q.where(CallLeg.address == c.target)
+            )
+            leg = session.scalars(q.order_by(CallLeg.id.desc())).first()
+            if leg is not None:
+                leg.answered_at = _dt(now)
+        self._publish_agent(c.agent_id, {"type": "consult_connected", "call_id": c.call_id})
+
+    def _on_ConsultEnded(self, c: cmd.ConsultEnded, now: float) -> None:
+        agent = c.target if c.target in self.engine.agents else ""
+        self._close_leg(c.call_id, now, agent_id=agent, address=c.target)
+        self._publish_agent(
+            c.agent_id, {"type": "consult_ended", "call_id": c.call_id, "reason": c.reason}
+        )
+
+    def _on_TransferCompleted(self, c: cmd.TransferCompleted, now: float) -> None:
+        self._close_leg(c.call_id, now, agent_id=c.agent_id)
+        self._publish_agent(c.agent_id, {"type": "transferred", "call_id": c.call_id})
+        if c.kind is TransferKind.OUTSIDE:  # the call left the center; the switch ends its CDR
+            self.calls.pop(c.call_id, None)
+            return
+        live = self.calls.get(c.call_id)
+        if live is not None:
+            live.agent_id = c.target
+        with self.db.session() as session:
+            call = session.get(Call, c.call_id)
+            if call is not None:
+                call.agent_id = int(c.target)
+        self._publish_agent(c.target, {"type": "connected", "call_id": c.call_id})
 
     def _on_Monitor(self, c: cmd.Monitor, now: float) -> None:
         self.hub.publish(

@@ -134,6 +134,18 @@ class SupervisionChanged:
 
 
 @dataclass(frozen=True, slots=True)
+class ReferRequested:
+    """A phone asked, by REFER (RFC 3515), to transfer its call to `target` (the Refer-To
+    user part: an extension, the outside prefix + a number, or a queue's number). The switch
+    has answered 202; report the outcome with `notify_refer(leg_id, status)`."""
+
+    call_id: str
+    leg_id: str
+    target: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
 class CallEnded:
     """Every leg of a call is gone; the CDR is complete."""
 
@@ -151,6 +163,7 @@ SwitchEvent = (
     | HoldChanged
     | RegistrationChanged
     | SupervisionChanged
+    | ReferRequested
     | CallEnded
 )
 EventSink = Callable[[SwitchEvent], None]

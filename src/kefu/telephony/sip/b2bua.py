@@ -26,6 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 from aiortp import DtmfEvent
 from aiosipua import (
     IncomingCall,
@@ -38,8 +39,10 @@ from aiosipua import (
     parse_sdp,
 )
 from aiosipua.dialog import DialogState
+from aiosipua.headers import parse_address, stringify_uri
+from aiosipua.refer import notify_refer
 
-from kefu.audio.frames import FRAME, silence
+from kefu.audio.frames import FRAME, clip16, silence
 from kefu.audio.g711 import DECODERS, ENCODERS, TRANSCODERS
 from kefu.audio.mixer import MixMode, Party, mix
 from kefu.audio.player import PromptPlayer
@@ -57,6 +60,7 @@ from kefu.telephony.port import (
     LegRinging,
     LegRole,
     PlaybackDone,
+    ReferRequested,
     RegistrationChanged,
     SupervisionChanged,
     Switch,
@@ -156,6 +160,8 @@ class Call:
     supervisor: Leg | None = None
     muted: bool = False  # 静音: the agent's audio reaches no one (not the recording either)
     ended: bool = False
+    consult: Leg | None = None  # attended transfer: talks with the bridged agent only
+    extra: list[Leg] = field(default_factory=list)  # three-way parties: everyone hears all
 
 
 class _Uas(RetransmitSafeUas):
@@ -176,6 +182,48 @@ class _Uas(RetransmitSafeUas):
             plain_invite(request, addr)
 
         self._handlers["INVITE"] = guarded_invite
+
+        def guarded_refer(request: SipRequest, addr: tuple[str, int]) -> None:
+            refer_to = request.get_header("refer-to") or ""
+            if "replaces" in refer_to.lower():
+                # attended transfer from the phone (REFER with Replaces) is not carried:
+                # the console's consult/complete does it; say so instead of half doing it
+                self._send_error(
+                    request,
+                    501,
+                    "Not Implemented",
+                    extra_headers={
+                        "Warning": '399 kefu "REFER with Replaces not supported; '
+                        'use blind transfer or the console consult"'
+                    },
+                )
+                return
+            self._refer(request, addr, refer_to)
+
+        self._handlers["REFER"] = guarded_refer
+
+    def _refer(self, request: SipRequest, addr: tuple[str, int], refer_to: str) -> None:
+        """RFC 3515 like aiosipua's handler, but NOTIFYs go on the call's own dialog.
+
+        aiosipua wraps a REFER on an outbound dialog (ours to the agent's phone) in a fresh
+        dialog whose CSeq starts again at 1: the phone refuses those NOTIFYs, and our BYE
+        after them, as out of order. Here the wrapper shares the real dialog."""
+        call, dialog = self._find_dialog(request.call_id or "")
+        if dialog is None:
+            self._send_error(request, 481, "Call/Transaction Does Not Exist")
+            return
+        if not self._validate_in_dialog(dialog, request):
+            return
+        if not refer_to:
+            self._send_error(request, 400, "Missing Refer-To")
+            return
+        if call is None:
+            call = self._wrap_uac_dialog(request, addr)
+            call.dialog = dialog
+        resp = dialog.create_response(request, 202, "Accepted")
+        self.transport.send_reply(resp)
+        notify_refer(call, 100, "Trying")
+        self.switch._on_refer(call, stringify_uri(parse_address(refer_to).uri))
 
     def _on_message(self, msg: SipRequest | SipResponse, addr: tuple[str, int]) -> None:
         try:
@@ -216,6 +264,7 @@ class SipSwitch:
         self.legs: dict[str, Leg] = {}
         self._by_sip: dict[str, Leg] = {}
         self._cancelled: dict[str, OutgoingCall] = {}  # Call-ID -> INVITE awaiting its 487
+        self._refers: dict[str, IncomingCall] = {}  # leg id -> dialog that sent a REFER
         self._ids = itertools.count(1)
         self._tasks: list[asyncio.Task[None]] = []
         self.transport: UdpTransport | None = None
@@ -250,6 +299,7 @@ class SipSwitch:
         uas.on_cancel = self._on_cancel
         uas.on_reinvite = self._on_reinvite
         uas.on_ack_timeout = self._on_ack_timeout
+        uas.on_refer = self._on_refer
         return uas
 
     async def stop(self) -> None:
@@ -625,6 +675,71 @@ class SipSwitch:
         """Hand every audio payload the leg sends to `sink` (voicemail); None stops."""
         self._leg(leg_id).tap = sink
 
+    # ---- transfer and three-way calls -------------------------------------------------
+
+    def consult(self, call_id: str, leg_id: str) -> None:
+        """Attended transfer: the bridged agent and `leg_id` hear each other; the customer
+        (on hold: music) hears neither and is heard by neither."""
+        call = self._call(call_id)
+        leg = self._leg(leg_id)
+        if not leg.answered or leg.call is not call:
+            raise SwitchError(f"{leg_id}: not an answered leg of {call_id}")
+        call.consult = leg
+        leg.player = None
+
+    def end_consult(self, call_id: str) -> None:
+        """Stop pairing the agent with the consulted leg (the leg stays up)."""
+        self._call(call_id).consult = None
+
+    def transfer_bridge(self, call_id: str, leg_id: str) -> None:
+        """Complete a transfer: the customer is connected to `leg_id` (off hold); the agent
+        leg that was bridged is hung up."""
+        call = self._call(call_id)
+        leg = self._leg(leg_id)
+        if not leg.answered or leg.call is not call:
+            raise SwitchError(f"{leg_id}: not an answered leg of {call_id}")
+        old = call.bridged
+        call.consult = None
+        self.resume(call_id)
+        self.bridge(call_id, leg_id)
+        if old is not None and old is not leg:
+            self._end_leg(old, HangupBy.SWITCH)
+
+    def conference(self, call_id: str, leg_id: str) -> None:
+        """Three-way call: add an answered leg; customer, agent and every added party hear
+        each other. The recording keeps the customer left and the others mixed right."""
+        call = self._call(call_id)
+        leg = self._leg(leg_id)
+        if not leg.answered or leg.call is not call:
+            raise SwitchError(f"{leg_id}: not an answered leg of {call_id}")
+        if call.consult is leg:
+            call.consult = None
+        if leg not in call.extra:
+            call.extra.append(leg)
+        for lg in (call.customer, call.bridged, *call.extra):
+            if lg is not None:
+                lg.mix_in.clear()
+                if lg is not call.customer:
+                    lg.player = None
+
+    def notify_refer(self, leg_id: str, status: int, reason: str = "") -> None:
+        """Report a REFER's outcome to the phone that sent it (NOTIFY message/sipfrag)."""
+        inc = self._refers.pop(leg_id, None)
+        if inc is None:
+            return
+        try:
+            notify_refer(inc, status, reason)
+        except (ValueError, RuntimeError, OSError):
+            log.warning("could not NOTIFY the REFER of %s", leg_id, exc_info=True)
+
+    def _on_refer(self, inc: IncomingCall, refer_to: str) -> None:
+        leg = self._by_sip.get(inc.call_id)
+        if leg is None or leg.ended:
+            notify_refer(inc, 481, "Call Does Not Exist")
+            return
+        self._refers[leg.leg_id] = inc
+        self._emit(ReferRequested(leg.call.call_id, leg.leg_id, _user(refer_to), time.time()))
+
     # ---- hang-up ---------------------------------------------------------------------
 
     def hangup(self, leg_id: str) -> None:
@@ -663,6 +778,11 @@ class SipSwitch:
             call.bridged = None
         if call.supervisor is leg:
             call.supervisor, call.mode = None, MixMode.NORMAL
+        if call.consult is leg:
+            call.consult = None
+        if leg in call.extra:
+            call.extra.remove(leg)
+        self._refers.pop(leg.leg_id, None)
         self._by_sip.pop(leg.sip_call_id, None)
         self.legs.pop(leg.leg_id, None)
         if call.record.hangup_by is None and (leg.answered or leg.role is LegRole.CUSTOMER):
@@ -837,12 +957,23 @@ class SipSwitch:
         if call.muted and leg is call.bridged:
             return
         rec = call.recorder
+        conf = bool(call.extra) and call.supervisor is None and not call.held
         if rec is not None and not rec.closed:
             if leg is call.customer:
                 rec.add(LEFT, pt, payload, now)
+            elif conf:
+                pass  # the mixer writes the right channel (agent + third parties)
             elif leg is call.bridged or (leg is call.supervisor and call.mode is MixMode.INTERCEPT):
                 rec.add(RIGHT, pt, payload, now)
-        if call.supervisor is not None:
+        consult = call.consult
+        if consult is not None and (leg is consult or leg is call.bridged):
+            other = call.bridged if leg is consult else consult
+            if other is not None and not other.ended and other.player is None:
+                if pt != other.codec:
+                    payload = TRANSCODERS[(pt, other.codec)](payload)
+                other.ep.forward(other.codec, ssrc, ts, marker, payload)
+            return
+        if call.supervisor is not None or conf:
             if len(leg.mix_in) < 5:
                 leg.mix_in.append(
                     payload if pt == leg.codec else TRANSCODERS[(pt, leg.codec)](payload)
@@ -899,6 +1030,32 @@ class SipSwitch:
         for call in list(self.calls.values()):
             if call.supervisor is not None:
                 self._mix(call)
+            elif call.extra and not call.held:
+                self._mix_all(call)
+
+    def _mix_all(self, call: Call) -> None:
+        """Three-way (N-way) call: each party hears the sum of all the others."""
+        legs = [
+            lg
+            for lg in (call.customer, call.bridged, *call.extra)
+            if lg is not None and not lg.ended and lg.answered
+        ]
+        frames = [
+            DECODERS[lg.codec](lg.mix_in.pop(0)).astype(np.int32)
+            if lg.mix_in
+            else silence(FRAME).astype(np.int32)
+            for lg in legs
+        ]
+        if not frames:
+            return
+        total = np.sum(frames, axis=0)
+        for lg, own in zip(legs, frames, strict=True):
+            if lg.player is None:
+                lg.ep.send(lg.codec, ENCODERS[lg.codec](clip16(total - own)))
+        rec = call.recorder
+        if rec is not None and not rec.closed:
+            others = total - frames[0] if legs[0] is call.customer else total
+            rec.add_pcm(RIGHT, clip16(others), time.monotonic())
 
     def _mix(self, call: Call) -> None:
         parties: dict[Party, Leg] = {}

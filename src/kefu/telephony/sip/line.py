@@ -39,8 +39,15 @@ from kefu.core import commands as cmd
 from kefu.core import ivr_events as ivr
 from kefu.core.agent import AgentState
 from kefu.core.calendar import HolidayCalendar
-from kefu.core.errors import CoreError
-from kefu.core.events import AgentHungUp, AgentRejected, PartyLeft, TransferKind
+from kefu.core.errors import CoreError, PermissionDenied
+from kefu.core.events import (
+    AgentHungUp,
+    AgentRejected,
+    ConsultAnswered,
+    ConsultFailed,
+    PartyLeft,
+    TransferKind,
+)
 from kefu.core.ivr import IvrSession
 from kefu.core.ivr_flow import Flow, parse_flow
 from kefu.core.routing import normalize
@@ -68,6 +75,7 @@ from kefu.telephony.port import (
     LegEnded,
     LegRole,
     PlaybackDone,
+    ReferRequested,
     RegistrationChanged,
     SwitchEvent,
 )
@@ -122,7 +130,9 @@ class LineCall:
     direct: bool = False  # an extension's own call (CC-14): no core, the line bridges it
     closing: bool = False  # a goodbye prompt plays, then the line hangs up
     in_survey: bool = False  # the agent hung up; the customer rates the call by key (CC-11)
-    voicemail: VoicemailTake | None = None  # the caller is leaving a message (CC-04)
+    consult: tuple[str, str] | None = None  # attended transfer: (target, its leg)
+    parties: dict[str, str] = field(default_factory=dict)  # three-way party -> its leg
+    voicemail: VoicemailTake | None = None  # the caller is leaving a message (CC-03)
     busy_agents: dict[str, AgentState] = field(default_factory=dict)  # CC-14: state before
 
 
@@ -287,8 +297,12 @@ class SipLine:
             return
         lc = self.calls.get(ev.call_id)
         if lc is None:
+            if isinstance(ev, ReferRequested):
+                self.switch.notify_refer(ev.leg_id, 481, "Call Does Not Exist")
             return
-        if isinstance(ev, Dtmf):
+        if isinstance(ev, ReferRequested):
+            self._refer(lc, ev)
+        elif isinstance(ev, Dtmf):
             if ev.leg_id == lc.customer_leg and lc.ivr is not None and not lc.ivr.ended:
                 self._ivr(lc, ivr.DtmfDigit(ev.digit))
             elif ev.leg_id == lc.customer_leg and lc.in_survey and not lc.closing:
@@ -497,6 +511,8 @@ class SipLine:
     def _answered(self, lc: LineCall, ev: LegAnswered) -> None:
         if ev.leg_id == lc.customer_leg:
             return
+        if self._transfer_leg_answered(lc, ev):
+            return
         if lc.agent is not None and lc.agent[1] == ev.leg_id:  # picker, extension, outside
             lc.queued = False
             self.switch.stop_playback(lc.customer_leg)
@@ -526,6 +542,8 @@ class SipLine:
                 return
 
     def _leg_ended(self, lc: LineCall, ev: LegEnded) -> None:
+        if self._transfer_leg_ended(lc, ev):
+            return
         if ev.leg_id == lc.customer_leg:
             lc.hangup_by = Party.CUSTOMER if ev.by is HangupBy.REMOTE else Party.SYSTEM
             if lc.voicemail is not None:
@@ -975,6 +993,16 @@ class SipLine:
                 lc.in_core = False
                 leg = self.switch.dial_out(c.call_id, number, self.trunk)
                 lc.agent = ("outside", leg)
+        elif isinstance(
+            c,
+            cmd.Transferred
+            | cmd.ConsultTarget
+            | cmd.ConsultConnected
+            | cmd.ConsultEnded
+            | cmd.TransferCompleted
+            | cmd.Conference,
+        ):
+            self._transfer_command(lc, c)
         elif isinstance(c, cmd.Reject):
             lc.in_core = False
             self._reject(lc, _REJECT_STATUS.get(c.reason, 480))
@@ -990,6 +1018,141 @@ class SipLine:
             lc.in_core = False
             if c.outcome.value not in ("abandoned", "voicemail"):
                 self.switch.hangup_call(c.call_id)
+
+    # ---- transfer, consult and three-way calls ---------------------------------------------
+
+    def _transfer_command(
+        self,
+        lc: LineCall,
+        c: cmd.Transferred
+        | cmd.ConsultTarget
+        | cmd.ConsultConnected
+        | cmd.ConsultEnded
+        | cmd.TransferCompleted
+        | cmd.Conference,
+    ) -> None:
+        if isinstance(c, cmd.Transferred):  # blind: the agent leaves, the caller waits
+            if lc.agent is not None and lc.agent[0] == c.agent_id:
+                leg, lc.agent = lc.agent[1], None
+                self.switch.notify_refer(leg, 200)  # a REFER from the phone succeeded
+                self.switch.hangup(leg)
+            lc.queued = True
+            self._moh(lc)
+        elif isinstance(c, cmd.ConsultTarget):
+            placed = self._call_party(lc, c.kind is TransferKind.OUTSIDE, c.extension)
+            if placed is None:
+                self.center.apply(ConsultFailed(c.agent_id, self.center.now(), "unreachable"))
+                return
+            lc.consult = (c.target, placed)
+        elif isinstance(c, cmd.ConsultConnected):
+            if lc.consult is not None:
+                self.switch.consult(lc.call_id, lc.consult[1])
+        elif isinstance(c, cmd.ConsultEnded):
+            if lc.consult is not None:
+                leg = lc.consult[1]
+                lc.consult = None
+                self.switch.end_consult(lc.call_id)
+                self.switch.hangup(leg)
+        elif isinstance(c, cmd.TransferCompleted):
+            if lc.consult is None:
+                return
+            leg = lc.consult[1]
+            lc.consult = None
+            outside = c.kind is TransferKind.OUTSIDE
+            lc.agent = ("outside" if outside else c.target, leg)
+            if outside:  # the call has left the center: the line only relays it now
+                lc.in_core = False
+            self.switch.transfer_bridge(lc.call_id, leg)
+        else:  # Conference: ring the agent's phone, or dial the number through the trunk
+            agent = self.center.engine.agents.get(c.party)
+            address = c.party if agent is None else agent.extension
+            placed = self._call_party(lc, agent is None, address)
+            if placed is None:
+                self.center.apply(PartyLeft(lc.call_id, c.party, self.center.now()))
+                return
+            lc.parties[c.party] = placed
+
+    def _call_party(self, lc: LineCall, outside: bool, address: str) -> str | None:
+        """Ring an extension or dial an outside number for the call; None if unreachable."""
+        if not outside:
+            if self.switch.registrar.lookup(address) is None:
+                return None
+            return self.switch.ring(lc.call_id, address, timeout=25.0)
+        if self.trunk is None:
+            return None
+        p = self.outside_prefix
+        number = address[len(p) :] if p and address.startswith(p) else address
+        try:
+            return self.switch.dial_out(lc.call_id, number, self.trunk, timeout=25.0)
+        except SwitchError:
+            return None
+
+    def _transfer_leg_answered(self, lc: LineCall, ev: LegAnswered) -> bool:
+        if lc.consult is not None and lc.consult[1] == ev.leg_id:
+            if lc.agent is not None and lc.in_core:
+                self.center.apply(ConsultAnswered(lc.agent[0], self.center.now()))
+            return True
+        for leg in lc.parties.values():
+            if leg == ev.leg_id:
+                self.switch.conference(lc.call_id, leg)
+                return True
+        return False
+
+    def _transfer_leg_ended(self, lc: LineCall, ev: LegEnded) -> bool:
+        ours = ev.by in (HangupBy.SWITCH, HangupBy.PEER_LEG)
+        if lc.consult is not None and lc.consult[1] == ev.leg_id:
+            lc.consult = None
+            if not ours and lc.in_core and lc.agent is not None:
+                if ev.status in (408, 480) or ev.by is HangupBy.TIMEOUT:
+                    reason = "no_answer"
+                elif ev.status:
+                    reason = "declined"
+                else:
+                    reason = "hung_up"
+                self.center.apply(ConsultFailed(lc.agent[0], self.center.now(), reason))
+            return True
+        for party, leg in list(lc.parties.items()):
+            if leg == ev.leg_id:
+                del lc.parties[party]
+                if not ours and lc.in_core:
+                    with contextlib.suppress(CoreError):
+                        self.center.apply(PartyLeft(lc.call_id, party, self.center.now()))
+                return True
+        return False
+
+    def _refer(self, lc: LineCall, ev: ReferRequested) -> None:
+        """REFER from the agent's phone (its transfer button): a blind transfer by the core.
+
+        Refer-To names an extension (to that agent), the outside prefix + a number (needs the
+        agent's permission) or a queue's number. The phone hears 202 at once, then a NOTIFY:
+        200 when the core took the transfer, 403 refused, 404 unknown target, 480 not now.
+        """
+        if lc.agent is None or lc.agent[1] != ev.leg_id or not lc.in_core:
+            self.switch.notify_refer(ev.leg_id, 403, "Forbidden")
+            return
+        target = ev.target
+        kind: TransferKind | None = None
+        p = self.outside_prefix
+        agent = self._agent_of_extension(target)
+        if agent is not None:
+            kind, target = TransferKind.AGENT, agent
+        elif p and target.startswith(p) and target[len(p) :].isdigit() and len(target) > len(p) + 2:
+            kind, target = TransferKind.OUTSIDE, target[len(p) :]
+        else:
+            route, queue = self._route(target)
+            if route == "queue" and isinstance(queue, str):
+                kind, target = TransferKind.QUEUE, queue
+        if kind is None:
+            self.switch.notify_refer(ev.leg_id, 404, "Not Found")
+            return
+        try:
+            self.center.transfer(int(lc.agent[0]), kind, target)
+        except PermissionDenied:
+            self.switch.notify_refer(ev.leg_id, 403, "Forbidden")
+        except CoreError:
+            self.switch.notify_refer(ev.leg_id, 480, "Temporarily Unavailable")
+        else:
+            self.switch.notify_refer(ev.leg_id, 200)
 
     def _reject(self, lc: LineCall, status: int) -> None:
         """Refuse: an answered call (after the IVR) hears 'busy' and is hung up."""

@@ -19,7 +19,7 @@ from kefu.services.center import Center
 from kefu.store.models import Agent, CallLeg, Party, Role, SkillGroup, SkillGroupMember
 from kefu.store.models import Call as CallRow
 from kefu.web.auth import STAFF_ROLES, AgentUser, SessionDep, SessionUser, require_role, ws_user
-from kefu.web.errors import NotFound, WebError
+from kefu.web.errors import Invalid, NotFound, WebError
 from kefu.web.pages import phone_for
 
 router = APIRouter(tags=["agent"])
@@ -71,6 +71,15 @@ class TransferIn(BaseModel):
     """Transfer (AG-08): to an agent (工号), a queue (name) or an outside number."""
 
     kind: Literal["agent", "queue", "outside"]
+    target: str = Field(min_length=1, max_length=64)
+
+
+class ConsultIn(BaseModel):
+    """Attended transfer, step 1 (AG-08): consult an agent (工号) or an outside number.
+
+    A queue cannot be consulted (nobody in particular answers it): use a blind transfer."""
+
+    kind: Literal["agent", "outside"]
     target: str = Field(min_length=1, max_length=64)
 
 
@@ -222,11 +231,36 @@ def transfer(request: Request, user: AgentUser, body: TransferIn, session: Sessi
     center_of(request).transfer(_seat(user), TransferKind(body.kind), target)
 
 
+@router.post("/api/agent/consult", status_code=204)
+def consult(request: Request, user: AgentUser, body: ConsultIn, session: SessionDep) -> None:
+    """Attended transfer: hold the caller (music) and call the target for the agent alone."""
+    target = body.target.strip()
+    if body.kind == "agent":
+        target = str(_agent_id_of(session, target))
+    elif not target.lstrip("+").isdigit():
+        raise Invalid(f"target: {target!r} is not a phone number")
+    center_of(request).consult(_seat(user), TransferKind(body.kind), target)
+
+
+@router.post("/api/agent/consult/complete", status_code=204)
+def complete_transfer(request: Request, user: AgentUser) -> None:
+    """Attended transfer: join the caller to the consulted party; the agent wraps up."""
+    center_of(request).complete_transfer(_seat(user))
+
+
+@router.post("/api/agent/consult/cancel", status_code=204)
+def cancel_consult(request: Request, user: AgentUser) -> None:
+    """Drop the consulted party and take the caller back off hold."""
+    center_of(request).cancel_consult(_seat(user))
+
+
 @router.post("/api/agent/conference", status_code=204)
 def conference(request: Request, user: AgentUser, body: ConferenceIn, session: SessionDep) -> None:
     """Three-way call (AG-08): an agent by 工号, or an outside number."""
     party = body.party.strip()
     agent = session.scalar(select(Agent).where(Agent.agent_no == party))
+    if agent is None and not party.lstrip("+").isdigit():
+        raise Invalid(f"party: {party!r} is neither an agent (工号) nor a phone number")
     center_of(request).conference(_seat(user), str(agent.id) if agent else party)
 
 
