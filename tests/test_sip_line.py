@@ -470,6 +470,11 @@ async def test_extensions_call_each_other_and_a_busy_one_says_so(site: Site) -> 
         assert [c.callee for c in calls] == ["8002", "8003"]
         assert calls[0].answered_at is not None and calls[0].hangup_by is Party.CUSTOMER
         assert calls[1].answered_at is None and calls[1].disposition is Disposition.ABANDONED
+        rec = s.scalars(select(Recording)).one()  # CC-04: the answered call is recorded
+        assert rec.call_id == calls[0].id
+    left, right, _ = read_stereo(Path(rec.path))  # the caller left, the callee right
+    assert has_tone(left, 1000.0) and not has_tone(left, 2000.0)
+    assert has_tone(right, 2000.0) and not has_tone(right, 1000.0)
 
 
 async def test_outside_line_with_prefix_needs_the_agents_permission(site: Site) -> None:
@@ -502,6 +507,11 @@ async def test_outside_line_with_prefix_needs_the_agents_permission(site: Site) 
         call = s.scalars(select(Call)).one()  # the refused attempt leaves no CDR row
         assert (call.direction.value, call.callee) == ("outbound", "913900001111")
         assert call.answered_at is not None and call.disposition is Disposition.ANSWERED
+        rec = s.scalars(select(Recording)).one()  # CC-04: outbound calls are recorded too
+        assert rec.call_id == call.id and rec.channels == 2
+    left, right, _ = read_stereo(Path(rec.path))  # the outside party is the customer: left
+    assert has_tone(left, 2000.0) and not has_tone(left, 1000.0)
+    assert has_tone(right, 1000.0) and not has_tone(right, 2000.0)
 
 
 async def test_survey_by_key_after_the_agent_hangs_up(site: Site) -> None:

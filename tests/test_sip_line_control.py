@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import select
 
 from kefu.audio.tones import has_tone
-from kefu.audio.wavfile import load_wav, save_wav
+from kefu.audio.wavfile import load_wav, read_stereo, save_wav
 from kefu.core.agent import AgentState
 from kefu.core.errors import PermissionDenied
 from kefu.core.supervision import SupervisorAction
@@ -40,6 +40,7 @@ from kefu.store.models import (
     OverflowKind,
     Party,
     Queue,
+    Recording,
     Role,
     Voicemail,
 )
@@ -523,6 +524,10 @@ async def test_ivr_transfer_dials_the_outside_number_through_the_trunk(ctl: Ctl)
         call = s.scalars(select(Call)).one()
         assert call.callee == "4005" and call.answered_at is not None
         assert call.disposition is Disposition.ANSWERED
+        rec = s.scalars(select(Recording)).one()
+    left, right, _ = read_stereo(Path(rec.path))  # the caller left, the outside party right
+    assert has_tone(left, CUSTOMER_HZ) and not has_tone(left, THIRD_HZ)
+    assert has_tone(right, THIRD_HZ) and not has_tone(right, CUSTOMER_HZ)
 
 
 class Bank:

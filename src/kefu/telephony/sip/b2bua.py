@@ -162,6 +162,8 @@ class Call:
     ended: bool = False
     consult: Leg | None = None  # attended transfer: talks with the bridged agent only
     extra: list[Leg] = field(default_factory=list)  # three-way parties: everyone hears all
+    # the far leg is the customer (an agent's 9 + number call): it goes on the left channel
+    swap_channels: bool = False
 
 
 class _Uas(RetransmitSafeUas):
@@ -634,10 +636,14 @@ class SipSwitch:
             leg.player = None
             self._emit(PlaybackDone(leg.call.call_id, leg_id, time.time(), interrupted=True))
 
-    def record(self, call_id: str, path: Path) -> None:
-        """Record customer (left) and agent (right) to a stereo WAV."""
+    def record(self, call_id: str, path: Path, *, swap: bool = False) -> None:
+        """Record customer (left) and agent (right) to a stereo WAV.
+
+        `swap`: the calling leg is the agent and the bridged leg the customer (outbound).
+        """
         call = self._call(call_id)
         if call.recorder is None:
+            call.swap_channels = swap
             call.recorder = StereoRecorder(path, time.monotonic())
             call.record.recording = Path(path)
 
@@ -960,11 +966,11 @@ class SipSwitch:
         conf = bool(call.extra) and call.supervisor is None and not call.held
         if rec is not None and not rec.closed:
             if leg is call.customer:
-                rec.add(LEFT, pt, payload, now)
+                rec.add(RIGHT if call.swap_channels else LEFT, pt, payload, now)
             elif conf:
                 pass  # the mixer writes the right channel (agent + third parties)
             elif leg is call.bridged or (leg is call.supervisor and call.mode is MixMode.INTERCEPT):
-                rec.add(RIGHT, pt, payload, now)
+                rec.add(LEFT if call.swap_channels else RIGHT, pt, payload, now)
         consult = call.consult
         if consult is not None and (leg is consult or leg is call.bridged):
             other = call.bridged if leg is consult else consult

@@ -522,6 +522,14 @@ class SipLine:
                     call = s.get(Call, lc.call_id)
                     if call is not None:
                         call.answered_at = call.answered_at or _dt(ev.at)
+            if lc.direct:
+                # CC-04: every call is recorded; on a 9 + number call the outside party is
+                # the customer (left), on an extension's call the caller is on the left
+                lc.recording = self.recordings / f"{lc.call_id}.wav"
+                self.switch.record(lc.call_id, lc.recording, swap=lc.agent[0] == "outside")
+            elif lc.recording is None:  # the IVR forwarded the caller outside: caller left
+                lc.recording = self.recordings / f"{lc.call_id}.wav"
+                self.switch.record(lc.call_id, lc.recording)
             return
         if ev.leg_id == lc.supervisor_leg:
             if lc.supervisor_mode is not None:
