@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -53,7 +53,26 @@ class Settings(BaseSettings):
     sip_survey: bool = Field(
         default=False, description="after the agent hangs up, ask the caller to rate by key"
     )
+    sip_codecs: list[str] = Field(
+        default_factory=lambda: ["PCMU", "PCMA", "G722"],
+        description="codecs the switch accepts, in order of preference (PCMU, PCMA, G722)",
+    )
     log_level: str = "info"
+
+    @field_validator("sip_codecs")
+    @classmethod
+    def _known_codecs(cls, v: list[str]) -> list[str]:
+        from kefu.telephony.sip.sdp import parse_codecs
+
+        parse_codecs(v, "sip_codecs")  # raises ValueError naming the bad one
+        return v
+
+    @property
+    def sip_codec_types(self) -> tuple[int, ...]:
+        """`sip_codecs` as RTP payload types, in order."""
+        from kefu.telephony.sip.sdp import parse_codecs
+
+        return parse_codecs(self.sip_codecs, "sip_codecs")
 
     @property
     def resolved_database_url(self) -> str:

@@ -39,8 +39,9 @@ from aiosipua import (
 )
 from aiosipua.dialog import DialogState
 
-from kefu.audio.frames import FRAME, silence
-from kefu.audio.g711 import DECODERS, ENCODERS, TRANSCODERS
+from kefu.audio.frames import FRAME, Pcm, silence
+from kefu.audio.g711 import DECODERS, ENCODERS, PCMU, TRANSCODERS, ulaw_encode
+from kefu.audio.g722 import G722, G722Stream
 from kefu.audio.mixer import MixMode, Party, mix
 from kefu.audio.player import PromptPlayer
 from kefu.audio.recorder import LEFT, RIGHT, StereoRecorder
@@ -67,7 +68,14 @@ from kefu.telephony.sip.auth import CredentialStore, DigestAuthenticator, Memory
 from kefu.telephony.sip.cdr import CallRecord, CdrSink, Disposition, LegRecord
 from kefu.telephony.sip.registrar import Binding, Registrar
 from kefu.telephony.sip.rtp import RtpEndpoint
-from kefu.telephony.sip.sdp import ANSWER_DIRECTION, CODEC_NAMES, MediaOffer, build_sdp, read_sdp
+from kefu.telephony.sip.sdp import (
+    ANSWER_DIRECTION,
+    CODEC_NAMES,
+    MediaOffer,
+    build_sdp,
+    choose_codec,
+    read_sdp,
+)
 from kefu.telephony.sip.transport import UdpTransport
 from kefu.telephony.sip.uas import RetransmitSafeUas
 
@@ -101,7 +109,8 @@ class SwitchConfig:
     media_host: str | None = None
     realm: str = "kefu"
     trunk_allow: tuple[str, ...] = ("127.0.0.1",)  # source IPs accepted without digest
-    codecs: tuple[int, ...] = (0, 8)  # PCMU, PCMA in our order of preference
+    # what we accept, in our order of preference: PCMU, PCMA, G.722 (transcoded to 8 kHz)
+    codecs: tuple[int, ...] = (0, 8, 9)
     dtmf_pt: int = 101
     rtp_timeout: float = 30.0
     ring_timeout: float = 30.0
@@ -127,6 +136,7 @@ class Leg:
     outgoing: OutgoingCall | None = None
     offer: MediaOffer | None = None
     codec: int = 0
+    g722: G722Stream | None = None  # the leg's G.722 state while codec is G.722
     dtmf_pt: int | None = None
     answered: bool = False
     ended: bool = False
@@ -316,7 +326,7 @@ class SipSwitch:
 
     def _on_invite(self, inc: IncomingCall) -> None:
         offer = read_sdp(inc.invite.text) if inc.invite.body else None
-        codec = next((c for c in (offer.codecs if offer else ()) if c in self.config.codecs), None)
+        codec = choose_codec(self.config.codecs, offer.codecs) if offer else None
         if offer is None or codec is None:
             inc.reject(488, "Not Acceptable Here")
             return
@@ -330,9 +340,9 @@ class SipSwitch:
         self.calls[call_id] = call
         leg = await self._new_leg(call, LegRole.CUSTOMER, caller)
         leg.incoming, leg.sip_call_id, leg.offer = inc, inc.call_id, offer
-        leg.codec, leg.dtmf_pt = codec, offer.dtmf_pt
+        leg.dtmf_pt = offer.dtmf_pt
+        _set_codec(leg, codec)
         leg.ep.remote = offer.addr
-        leg.record.codec = CODEC_NAMES[codec]
         call.customer = leg
         self._by_sip[inc.call_id] = leg
         if inc.dialog.state == DialogState.TERMINATED:  # CANCEL raced the socket bind
@@ -478,12 +488,12 @@ class SipSwitch:
                 out.hangup(self.uac)  # type: ignore[arg-type]
             return
         ans = read_sdp(out.sdp_answer) if out.sdp_answer is not None else None
-        if ans is None or not ans.codecs or ans.codecs[0] not in DECODERS:
+        if ans is None or not ans.codecs or ans.codecs[0] not in self.config.codecs:
             self._end_leg(leg, HangupBy.ERROR, 488)
             return
-        leg.offer, leg.codec, leg.dtmf_pt = ans, ans.codecs[0], ans.dtmf_pt
+        leg.offer, leg.dtmf_pt = ans, ans.dtmf_pt
+        _set_codec(leg, ans.codecs[0])
         leg.ep.remote = ans.addr
-        leg.record.codec = CODEC_NAMES[leg.codec]
         self._answered(leg)
 
     def pickup(self, call_id: str, picker_call_id: str) -> str:
@@ -756,11 +766,15 @@ class SipSwitch:
         if offer is None:  # no SDP: a refresh; answer with what we have
             inc.accept(parse_sdp(self._sdp_for(leg, "sendrecv")))
             return
-        codec = next((c for c in offer.codecs if c in self.config.codecs), None)
+        # keep the codec in use when still offered (G.722 state, no mid-call switch)
+        codec: int | None = leg.codec
+        if codec not in offer.codecs:
+            codec = choose_codec(self.config.codecs, offer.codecs)
         if codec is None:
             inc.reject(488)
             return
-        leg.offer, leg.codec, leg.dtmf_pt = offer, codec, offer.dtmf_pt
+        leg.offer, leg.dtmf_pt = offer, offer.dtmf_pt
+        _set_codec(leg, codec)
         if offer.addr[0] != "0.0.0.0":
             leg.ep.remote = offer.addr
         inc.accept(parse_sdp(self._sdp_for(leg, ANSWER_DIRECTION[offer.direction])))
@@ -817,7 +831,13 @@ class SipSwitch:
                     leg.last_dtmf_ts = ts
                     self._dtmf(leg, ev.digit, "rfc4733")
             return
-        if pt not in DECODERS or not leg.answered:
+        wide: bytes | None = None
+        if pt == G722:
+            if leg.g722 is None or not leg.answered:
+                return
+            # onto the 8 kHz path: decoded once, then handled like μ-law from here on
+            wide, payload, pt = payload, ulaw_encode(leg.g722.decode(payload)), PCMU
+        elif pt not in DECODERS or not leg.answered:
             return
         rec = call.recorder
         if rec is not None and not rec.closed:
@@ -827,9 +847,8 @@ class SipSwitch:
                 rec.add(RIGHT, pt, payload, now)
         if call.supervisor is not None:
             if len(leg.mix_in) < 5:
-                leg.mix_in.append(
-                    payload if pt == leg.codec else TRANSCODERS[(pt, leg.codec)](payload)
-                )
+                own = _narrow(leg.codec)
+                leg.mix_in.append(payload if pt == own else TRANSCODERS[(pt, own)](payload))
             return
         if call.held:
             return
@@ -840,7 +859,10 @@ class SipSwitch:
         )
         if peer is None or peer.ended or peer.player is not None:
             return
-        if pt != peer.codec:
+        if peer.codec == G722 and peer.g722 is not None:
+            # G.722 to G.722 passes through; 8 kHz audio becomes G.722's lower band
+            payload = wide if wide is not None else peer.g722.encode(DECODERS[pt](payload))
+        elif pt != peer.codec:
             payload = TRANSCODERS[(pt, peer.codec)](payload)
         peer.ep.forward(peer.codec, ssrc, ts, marker, payload)
 
@@ -875,7 +897,7 @@ class SipSwitch:
             if frame is None:
                 done.append(leg)
                 continue
-            leg.ep.send(leg.codec, ENCODERS[leg.codec](frame))
+            leg.ep.send(leg.codec, _encode(leg, frame))
         for leg in done:
             leg.player = None
             self._emit(PlaybackDone(leg.call.call_id, leg.leg_id, time.time()))
@@ -890,11 +912,13 @@ class SipSwitch:
                 parties[PARTY_OF[leg.role]] = leg
         frames = {}
         for party, leg in parties.items():
-            frames[party] = DECODERS[leg.codec](leg.mix_in.pop(0)) if leg.mix_in else silence(FRAME)
+            frames[party] = (
+                DECODERS[_narrow(leg.codec)](leg.mix_in.pop(0)) if leg.mix_in else silence(FRAME)
+            )
         heard = mix(call.mode, frames)
         for party, leg in parties.items():
             if leg.player is None and not (call.held and party is Party.CUSTOMER):
-                leg.ep.send(leg.codec, ENCODERS[leg.codec](heard[party]))
+                leg.ep.send(leg.codec, _encode(leg, heard[party]))
 
     async def _watchdog(self) -> None:
         while True:
@@ -935,6 +959,29 @@ class SipSwitch:
         if leg is None:
             raise SwitchError(f"{leg_id}: no such leg")
         return leg
+
+
+def _set_codec(leg: Leg, codec: int) -> None:
+    """Use `codec` on the leg; a G.722 leg gets its own codec state (ADPCM is stateful)."""
+    leg.codec = codec
+    leg.record.codec = CODEC_NAMES[codec]
+    if codec == G722:
+        if leg.g722 is None:
+            leg.g722 = G722Stream()
+    else:
+        leg.g722 = None
+
+
+def _narrow(codec: int) -> int:
+    """The G.711 law a leg's audio takes inside the switch: G.722 legs are decoded to μ-law."""
+    return PCMU if codec == G722 else codec
+
+
+def _encode(leg: Leg, pcm: Pcm) -> bytes:
+    """Our own 8 kHz audio (prompts, MOH, mix) in the leg's codec."""
+    if leg.g722 is not None:
+        return leg.g722.encode(pcm)
+    return ENCODERS[leg.codec](pcm)
 
 
 def _user(uri_or_header: str) -> str:

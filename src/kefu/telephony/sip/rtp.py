@@ -105,7 +105,7 @@ class RtpEndpoint(asyncio.DatagramProtocol):
         ts = (src_ts + self._offset) & 0xFFFFFFFF
         self._emit(pt, ts, marker, payload)
         # next own packet continues after this one
-        self.ts = (ts + (160 if pt in (0, 8) else 0)) & 0xFFFFFFFF
+        self.ts = (ts + (160 if pt in (0, 8, 9) else 0)) & 0xFFFFFFFF  # 9: G.722's 8 kHz clock
 
     def _emit(self, pt: int, ts: int, marker: bool, payload: bytes) -> None:
         if self.transport is None or self.remote is None:
