@@ -4,11 +4,23 @@ agent's phone speaks G.722 (16 kHz) and the customer G.711, each hearing the oth
 from __future__ import annotations
 
 import asyncio
+import socket
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
+from aiortp.packet import (
+    RtcpReceiverInfo,
+    RtcpRrPacket,
+    RtcpRtpfbPacket,
+    RtcpSdesPacket,
+    RtcpSenderInfo,
+    RtcpSourceInfo,
+    RtcpSrPacket,
+)
 
 from kefu.audio.frames import FRAME
 from kefu.audio.g722 import (
@@ -23,10 +35,12 @@ from kefu.audio.g722 import (
 from kefu.audio.tones import dominant_frequencies, has_tone, sine
 from kefu.audio.wavfile import read_stereo
 from kefu.config import Settings
+from kefu.telephony.port import HangupBy
 from kefu.telephony.router import Router
 from kefu.telephony.sip.auth import MemoryCredentials
 from kefu.telephony.sip.b2bua import SipSwitch, SwitchConfig, free_port
 from kefu.telephony.sip.cdr import CallRecord
+from kefu.telephony.sip.rtp import RtpEndpoint
 from kefu.telephony.sip.sdp import build_sdp, choose_codec, parse_codecs, read_sdp
 from kefu.telephony.sip.softphone import Softphone
 
@@ -174,3 +188,88 @@ async def test_g722_agent_talks_with_g711_customer_and_both_are_recorded(rig: Ri
     assert rate == 8000 and len(left) / rate > 1.5
     assert has_tone(left, CUSTOMER_HZ) and not has_tone(left, AGENT_HZ)
     assert has_tone(right, AGENT_HZ) and not has_tone(right, CUSTOMER_HZ)
+
+
+# ---- RTCP -------------------------------------------------------------------------
+
+
+def _rtcp_packets(ssrc: int) -> list[bytes]:
+    """A compound SR+SDES, an RR, a NACK-like RTPFB, an XR header and junk with an RTCP type."""
+    sr = RtcpSrPacket(
+        ssrc=ssrc,
+        sender_info=RtcpSenderInfo(
+            ntp_timestamp=1 << 40, rtp_timestamp=1234, packet_count=50, octet_count=8000
+        ),
+        reports=[
+            RtcpReceiverInfo(
+                ssrc=7,
+                fraction_lost=0,
+                packets_lost=0,
+                highest_sequence=100,
+                jitter=3,
+                lsr=0,
+                dlsr=0,
+            )
+        ],
+    )
+    sdes = RtcpSdesPacket(chunks=[RtcpSourceInfo(ssrc=ssrc, items=[(1, b"phone@kefu")])])
+    rr = RtcpRrPacket(ssrc=ssrc)
+    nack = RtcpRtpfbPacket(fmt=1, ssrc=ssrc, media_ssrc=7, lost=[5, 6])
+    xr = bytes([0x80, 207, 0, 1]) + ssrc.to_bytes(4, "big")
+    return [bytes(sr) + bytes(sdes), bytes(rr), bytes(nack), xr, bytes([0x81, 200, 0xFF, 0xFF])]
+
+
+@pytest.mark.anyio
+@pytest.mark.timeout(30)
+async def test_rtcp_to_the_rtp_port_or_the_next_does_not_disturb_audio(rig: Rig) -> None:
+    agent = await rig.phone("8001", tone_hz=AGENT_HZ, codecs=(0,))
+    customer = await rig.phone("9000", tone_hz=CUSTOMER_HZ, codecs=(0,))
+    await customer.dial("4001", rig.addr)
+    await asyncio.wait_for(agent.answered.wait(), 5)
+    assert customer.ep is not None and agent.ep is not None
+    seen: list[int] = []
+    agent_on_packet = agent.ep.on_packet
+    assert agent_on_packet is not None
+
+    def spy(ep: RtpEndpoint, pt: int, *rest: Any) -> None:
+        seen.append(pt)
+        agent_on_packet(ep, pt, *rest)
+
+    agent.ep.on_packet = spy
+    legs = list(rig.switch.legs.values())
+    cust_leg = next(lg for lg in legs if lg.ep.remote == customer.ep.local)
+    port = cust_leg.ep.local[1]
+    # the customer's RTCP port (its RTP port + 1) when free, as a phone would send from
+    rtcp_sock = _udp_socket(customer.ep.local[1] + 1)
+    for _ in range(20):  # for a second: RTCP muxed from the peer's RTP port, and to port+1
+        for pkt in _rtcp_packets(customer.ep.ssrc):
+            assert customer.ep.transport is not None
+            customer.ep.transport.sendto(pkt, ("127.0.0.1", port))
+            customer.ep.transport.sendto(pkt, ("127.0.0.1", port + 1))
+            if rtcp_sock is not None:
+                rtcp_sock.sendto(pkt, ("127.0.0.1", port + 1))
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.5)
+    if rtcp_sock is not None:
+        rtcp_sock.close()
+    assert cust_leg.ep.rtcp >= 20 * 5  # recognised as RTCP, not taken for media
+    assert not cust_leg.ended
+    assert seen and set(seen) == {0}  # nothing but PCMU reached the agent
+    since = time.monotonic() - 1.5
+    assert has_tone(agent.heard.between(since), CUSTOMER_HZ)
+    assert has_tone(customer.heard.between(since), AGENT_HZ)
+    customer.hangup()
+    async with asyncio.timeout(5):
+        while not rig.cdrs:
+            await asyncio.sleep(0.02)
+    assert rig.cdrs[0].hangup_by is HangupBy.REMOTE  # ended by the BYE, not by RTCP
+
+
+def _udp_socket(port: int) -> socket.socket | None:
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        s.bind(("127.0.0.1", port))
+    except OSError:
+        s.close()
+        return None
+    return s
