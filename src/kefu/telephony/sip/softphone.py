@@ -180,8 +180,15 @@ class Softphone:
         self.calls_answered += 1
         self._media_up()
 
-    async def dial(self, number: str, switch: tuple[str, int], timeout: float = 5.0) -> None:
-        """Call `number` at the switch and wait for the answer."""
+    async def dial(
+        self,
+        number: str,
+        switch: tuple[str, int],
+        timeout: float = 5.0,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        """Call `number` at the switch and wait for the answer (`headers`: extra INVITE headers,
+        e.g. Session-Expires)."""
         assert self.uac is not None
         ep = await self._open_media()
         self.answered.clear()
@@ -193,6 +200,7 @@ class Softphone:
             switch,
             parse_sdp(sdp),
             auth=SipDigestAuth(self.extension, self.password),
+            extra_headers=headers,
         )
         self.outgoing, self.remote_sip = out, switch
         await out.wait_answered(timeout)
@@ -290,6 +298,10 @@ class Softphone:
 
     def _on_reinvite(self, inc: IncomingCall) -> None:
         assert self.ep is not None
+        out = self.outgoing
+        if out is not None and out._session_timer is not None:
+            # aiosipua 0.7.1 re-arms a UAC's session watchdog on UPDATE but not on re-INVITE
+            out._session_timer.refreshed()
         offer = read_sdp(inc.invite.text) if inc.invite.body else None
         direction = {"sendonly": "recvonly", "recvonly": "sendonly"}.get(
             offer.direction if offer else "sendrecv", "sendrecv"
