@@ -521,6 +521,7 @@ class SipSwitch:
             delay *= 2
 
     def _agent_answered(self, leg: Leg, out: OutgoingCall) -> None:
+        timer_headers = self._answer_headers.pop(out.call_id, {})
         if leg.ring_timer is not None:
             leg.ring_timer.cancel()
         if leg.ended:  # answered after we gave up: hang it up
@@ -534,7 +535,7 @@ class SipSwitch:
         leg.offer, leg.dtmf_pt = ans, ans.dtmf_pt
         _set_codec(leg, ans.codecs[0])
         leg.ep.remote = ans.addr
-        leg.session = self._negotiate_outbound(out)
+        leg.session = self._negotiate_outbound(timer_headers)
         self._arm_session(leg)
         self._answered(leg)
 
@@ -867,9 +868,8 @@ class SipSwitch:
 
     # ---- session timers (RFC 4028) ---------------------------------------------------
 
-    def _negotiate_outbound(self, out: OutgoingCall) -> LegSession:
+    def _negotiate_outbound(self, raw: dict[str, str]) -> LegSession:
         """From the 2xx to our INVITE: its Session-Expires, else ours with us refreshing."""
-        raw = self._answer_headers.pop(out.call_id, {})
         se = raw.get("session-expires", "")
         interval, refresher = parse_session_expires(se) if se else (0, None)
         use_update = "update" in raw.get("allow", "").lower()
@@ -932,15 +932,15 @@ class SipSwitch:
             if st.use_update:
                 req = uac._send_in_dialog(dialog, "UPDATE", addr, extra_headers=hdrs)
             else:
+                # the direction the phone last asked for, mirrored; same SDP version as the
+                # last we sent, so nothing changes (RFC 4028 7.4)
                 direction = ANSWER_DIRECTION[leg.offer.direction] if leg.offer else "sendrecv"
-                if leg.role is not LegRole.CUSTOMER and leg.offer is not None:
-                    direction = leg.offer.direction  # their answer to our offer: ours is alike
                 sdp = build_sdp(
                     self.media_host,
                     leg.ep.local[1],
                     (leg.codec,),
                     self.config.dtmf_pt if leg.dtmf_pt is not None else None,
-                    direction if direction != "inactive" else "sendrecv",
+                    direction,
                     leg.sdp_version,
                 )
                 req = uac._send_in_dialog(
