@@ -251,6 +251,124 @@ def admin_create_user(
     console.print(f"Created [bold]{username}[/] ({role.value}) with password [bold]{password}[/]")
 
 
+recordings_app = typer.Typer(
+    help="Call recordings: search, retention purge (CC-04).", no_args_is_help=True
+)
+app.add_typer(recordings_app, name="recordings")
+
+
+def _positive_days(value: str, option: str) -> int:
+    """A whole number of days, at least 1; else a one-line error naming the option."""
+    try:
+        days = int(value)
+    except ValueError:
+        raise fail(f"{option}: a whole number of days expected, got {value!r}") from None
+    if not 1 <= days <= 36500:
+        raise fail(f"{option}: between 1 and 36500 days, got {days}")
+    return days
+
+
+@recordings_app.command("list")
+@guarded
+def recordings_list(
+    since: str | None = typer.Option(None, help="From this date or date-time (local time)."),
+    until: str | None = typer.Option(None, help="Up to this date (included) or date-time."),
+    agent: str | None = typer.Option(None, help="Agent number (工号)."),
+    number: str | None = typer.Option(None, help="Caller or callee: full number or last digits."),
+    purged: bool | None = typer.Option(
+        None, "--purged/--available", help="Only purged, or only playable recordings."
+    ),
+    limit: int = typer.Option(20, min=1, max=10_000, help="At most this many, newest first."),
+    full_numbers: bool = typer.Option(
+        False, "--full-numbers", help="Print phone numbers in full (masked by default)."
+    ),
+    data_dir: Path | None = DataDirOpt,
+    database_url: str | None = DatabaseOpt,
+) -> None:
+    """List recordings, newest call first: id, time, direction, numbers, agent, length."""
+    from kefu.security.masking import mask_phone
+    from kefu.services import recordings
+    from kefu.services.reports import TZ
+    from kefu.store import migrate
+
+    try:
+        flt = recordings.RecordingFilter(
+            start=recordings.parse_time(since, "--since"),
+            end=recordings.parse_time(until, "--until", end=True),
+            agent_no=agent,
+            number=recordings.parse_number(number, "--number"),
+            purged=purged,
+        ).check()
+    except recordings.RecordingsError as exc:
+        raise fail("--until: must be after --since" if exc.param == "end" else str(exc)) from None
+    db = _open_database(_settings(data_dir=data_dir, database_url=database_url))
+    migrate.upgrade(db.engine)
+    with db.session() as session:
+        rows, total = recordings.search(session, flt, recordings.system_viewer(), limit=limit)
+    show = (lambda n: n) if full_numbers else mask_phone
+    for r in rows:
+        state = "purged" if r.purged_at else ("held" if r.legal_hold else "ok")
+        typer.echo(  # tab-separated: rich would expand the tabs
+            f"{r.id}\t{r.offered_at.astimezone(TZ):%Y-%m-%d %H:%M:%S}\t{r.direction}\t"
+            f"{show(r.caller)}\t{show(r.callee)}\t{r.agent_no or '-'}\t{r.duration_s:.1f}s\t"
+            f"{state}\t{r.call_id}",
+        )
+    console.print(f"{len(rows)} of {total} recordings", markup=False)
+
+
+@recordings_app.command("purge")
+@guarded
+def recordings_purge(
+    older_than: str | None = typer.Option(
+        None,
+        "--older-than",
+        metavar="DAYS",
+        help="Purge recordings made more than DAYS days ago [default: recording_retention_days].",
+    ),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print what would go; change nothing."),
+    data_dir: Path | None = DataDirOpt,
+    database_url: str | None = DatabaseOpt,
+) -> None:
+    """Delete recording files past the retention period; rows stay, marked purged.
+
+    Recordings on legal hold, of calls with an open complaint ticket or a pending QA appeal,
+    or with retain_until in the future are kept. The purge is audited.
+    """
+    from kefu.services import recordings
+    from kefu.store import migrate
+
+    days = _positive_days(older_than, "--older-than") if older_than is not None else None
+    settings = _settings(data_dir=data_dir, database_url=database_url)
+    if days is None:
+        days = settings.recording_retention_days
+        if days == 0:
+            console.print(
+                "recording_retention_days is 0 (keep forever): nothing purged. "
+                "Set KEFU_RECORDING_RETENTION_DAYS or pass --older-than DAYS.",
+                markup=False,
+            )
+            return
+    db = _open_database(settings)
+    migrate.upgrade(db.engine)
+    with db.session() as session:
+        report = recordings.purge(session, settings.data_dir, days, dry_run=dry_run, via="cli")
+    verb = "would purge" if dry_run else "purged"
+    for rid, path, size in report.purged:
+        console.print(f"{verb} recording {rid}: {path} ({size} bytes)", markup=False)
+    for rid in report.missing:
+        console.print(f"{verb} recording {rid}: file already missing", markup=False)
+    for rid, error in report.failed:
+        err_console.print(f"could not delete recording {rid}: {error}", markup=False)
+    console.print(
+        f"{verb} {len(report.purged) + len(report.missing)} recordings older than {days} days "
+        f"({report.bytes_freed} bytes), kept {report.kept_on_hold} on hold, "
+        f"{len(report.failed)} failed" + (" (dry run: nothing changed)" if dry_run else ""),
+        markup=False,
+    )
+    if report.failed:
+        raise typer.Exit(1)
+
+
 # Each other capability keeps its commands in its own package (`<package>/commands.py`,
 # with `register(app)`) and adds one line to `_register`.
 def _register() -> None:

@@ -6,6 +6,7 @@ app factory takes one.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,16 @@ class Settings(BaseSettings):
     sip_codecs: list[str] = Field(
         default_factory=lambda: ["PCMU", "PCMA", "G722"],
         description="codecs the switch accepts, in order of preference (PCMU, PCMA, G722)",
+    )
+    recording_retention_days: int = Field(
+        default=0,
+        ge=0,
+        le=36500,
+        description="delete a recording's file this many days after it was made; 0 keeps all",
+    )
+    recording_purge_time: dt.time = Field(
+        default=dt.time(3, 0),
+        description="local time (Asia/Shanghai) of the daily recording purge in `kefu serve`",
     )
     log_level: str = "info"
 

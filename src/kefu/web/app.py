@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import importlib
 import logging
 import secrets
@@ -27,7 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kefu import __version__
 from kefu.config import Settings
-from kefu.services import kb, tickets
+from kefu.services import kb, recordings, tickets
 from kefu.services.center import Center
 from kefu.services.chat import ChatService
 from kefu.services.live import LiveHub
@@ -40,7 +41,18 @@ ESCALATION_PERIOD_S = 60.0
 log = logging.getLogger(__name__)
 # Routers of this package: each module exposes `router`. The optional ones belong to
 # features that may not be present in every build.
-ROUTERS = ("auth", "agent", "workspace", "customers", "tickets", "kb", "blacklist", "chat", "admin")
+ROUTERS = (
+    "auth",
+    "agent",
+    "workspace",
+    "customers",
+    "tickets",
+    "kb",
+    "blacklist",
+    "chat",
+    "admin",
+    "recordings",
+)
 OPTIONAL_ROUTERS = ("wallboard", "qa", "reports")
 # Paths reachable without logging in (the route-coverage test checks every other one).
 PUBLIC_PATHS = frozenset(
@@ -89,14 +101,18 @@ def create_app(settings: Settings, db: Database | None = None, *, demo: bool = F
         if traffic is not None:
             await traffic.start()
         escalator = asyncio.create_task(_escalate_forever(database), name="kefu-escalation")
+        purger = asyncio.create_task(
+            _purge_recordings_daily(database, settings), name="kefu-recording-purge"
+        )
         try:
             yield
         finally:
             if traffic is not None:
                 await traffic.stop()
-            escalator.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await escalator
+            for task in (escalator, purger):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             if line is not None:
                 await close_line(line)
             await center.stop()
@@ -152,6 +168,34 @@ async def _escalate_forever(db: Database) -> None:
         except SQLAlchemyError:
             log.exception("ticket escalation failed")
         await asyncio.sleep(ESCALATION_PERIOD_S)
+
+
+async def _purge_recordings_daily(db: Database, settings: Settings) -> None:
+    """CC-04: every day at recording_purge_time, delete recordings past the retention."""
+    wake = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+    while True:
+        # from after the last wake: a sleep that ends a little early must not purge twice
+        now = max(dt.datetime.now(dt.UTC), wake + dt.timedelta(seconds=1))
+        wake = recordings.next_purge_at(now, settings.recording_purge_time)
+        await asyncio.sleep((wake - dt.datetime.now(dt.UTC)).total_seconds())
+        try:
+            report = await asyncio.to_thread(
+                recordings.scheduled_purge,
+                db,
+                settings.data_dir,
+                settings.recording_retention_days,
+            )
+        except (SQLAlchemyError, OSError):
+            log.exception("recording purge failed")
+            continue
+        if report is not None:
+            log.info(
+                "recording purge: %d purged, %d already gone, %d failed, %d held",
+                len(report.purged),
+                len(report.missing),
+                len(report.failed),
+                report.kept_on_hold,
+            )
 
 
 def all_routes(app: FastAPI) -> list[Any]:

@@ -6,7 +6,7 @@ import datetime as dt
 import enum
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kefu.store.models.base import Base, enum_column
@@ -102,9 +102,15 @@ class CallHold(Base):
 
 
 class Recording(Base):
-    """A call recording file: stereo, customer left, agent right."""
+    """A call recording file: stereo, customer left, agent right.
+
+    Retention (CC-04): the purge deletes the file and sets `purged_at`, keeping the row so
+    CDRs and QA results still point at it. `retain_until` keeps it at least that long;
+    `legal_hold` keeps it until the hold is lifted.
+    """
 
     __tablename__ = "recordings"
+    __table_args__ = (Index("ix_recordings_created_at", "created_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     call_id: Mapped[str] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
@@ -114,6 +120,9 @@ class Recording(Base):
     duration_s: Mapped[float]
     created_at: Mapped[dt.datetime]
     retain_until: Mapped[dt.datetime | None] = mapped_column(index=True)
+    legal_hold: Mapped[bool] = mapped_column(default=False, server_default=false())
+    hold_reason: Mapped[str] = mapped_column(String(256), default="", server_default="")
+    purged_at: Mapped[dt.datetime | None]
 
 
 class SurveyResponse(Base):

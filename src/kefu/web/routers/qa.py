@@ -4,7 +4,6 @@ review (复核), appeal (申诉), scorecards and trends. Phone numbers are alway
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 from typing import Annotated, Any, Literal, NoReturn
 
 from fastapi import APIRouter, Query, Request
@@ -19,6 +18,7 @@ from kefu.services.reports import TZ
 from kefu.store.models import Agent, QaAppeal, QaFinding, QaReview, ReviewDecision, Role, Team, User
 from kefu.web.auth import SessionDep, SessionUser, client_ip, require_role
 from kefu.web.errors import Forbidden, Invalid, NotFound, WebError
+from kefu.web.media import recording_response
 from kefu.web.pages import render
 
 PathId = Annotated[int, PathParam(ge=0, le=2**31 - 1)]
@@ -289,19 +289,14 @@ def get_result(result_id: PathId, session: SessionDep, user: Viewer) -> dict[str
 def recording(
     result_id: PathId, request: Request, session: SessionDep, user: Viewer
 ) -> FileResponse:
-    """Serve the WAV; the browser's audio player seeks with Range requests."""
+    """Serve the WAV (audited); the browser's audio player seeks with Range requests."""
     try:
         rec = qa_review.recording_of(session, result_id)
     except QaReviewError as exc:
         _raise(exc)
     result = qa_review.detail(session, result_id, mask=True).result
     _check_access(user, result.agent_id)
-    path = Path(rec.path)
-    if not path.is_absolute():
-        path = Path(request.app.state.settings.data_dir) / path
-    if not path.is_file():
-        raise NotFound("recording file")
-    return FileResponse(path, media_type="audio/wav", filename=path.name)
+    return recording_response(request, session, user, rec, via=f"qa:{result_id}")
 
 
 class ReviewIn(BaseModel):
