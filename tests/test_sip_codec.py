@@ -36,6 +36,7 @@ from kefu.audio.tones import dominant_frequencies, has_tone, sine
 from kefu.audio.wavfile import read_stereo
 from kefu.config import Settings
 from kefu.telephony.port import HangupBy
+from kefu.telephony.prompts import MOH_NOTES
 from kefu.telephony.router import Router
 from kefu.telephony.sip.auth import MemoryCredentials
 from kefu.telephony.sip.b2bua import SipSwitch, SwitchConfig, free_port
@@ -164,12 +165,19 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
 
 @pytest.mark.anyio
 @pytest.mark.timeout(30)
-async def test_g722_agent_talks_with_g711_customer_and_both_are_recorded(rig: Rig) -> None:
+@pytest.mark.parametrize(
+    ("customer_codec", "names"),
+    [(0, ["PCMU", "G722"]), (8, ["PCMA", "G722"]), (G722, ["G722", "G722"])],
+)
+async def test_g722_agent_talks_with_g711_customer_and_both_are_recorded(
+    rig: Rig, customer_codec: int, names: list[str]
+) -> None:
+    """G.711 customers are transcoded; a G.722 customer is passed through to the G.722 agent."""
     agent = await rig.phone("8001", tone_hz=AGENT_HZ, codecs=(G722, 0))
-    customer = await rig.phone("9000", tone_hz=CUSTOMER_HZ, codecs=(0,))
+    customer = await rig.phone("9000", tone_hz=CUSTOMER_HZ, codecs=(customer_codec,))
     await customer.dial("4001", rig.addr)
     await asyncio.wait_for(agent.answered.wait(), 5)
-    assert agent.codec == G722 and customer.codec == 0
+    assert agent.codec == G722 and customer.codec == customer_codec
     await asyncio.sleep(2.0)
     customer.hangup()
     async with asyncio.timeout(5):
@@ -182,7 +190,7 @@ async def test_g722_agent_talks_with_g711_customer_and_both_are_recorded(rig: Ri
     heard_by_customer = customer.heard.between()
     assert has_tone(heard_by_customer, AGENT_HZ) and not has_tone(heard_by_customer, CUSTOMER_HZ)
     cdr = rig.cdrs[0]
-    assert [lg.codec for lg in cdr.legs] == ["PCMU", "G722"]
+    assert [lg.codec for lg in cdr.legs] == names
     assert cdr.recording is not None
     left, right, rate = read_stereo(cdr.recording)
     assert rate == 8000 and len(left) / rate > 1.5
@@ -273,3 +281,25 @@ def _udp_socket(port: int) -> socket.socket | None:
         s.close()
         return None
     return s
+
+
+@pytest.mark.anyio
+@pytest.mark.timeout(30)
+async def test_g722_customer_on_hold_hears_music_then_the_agent(rig: Rig) -> None:
+    """The switch's own audio (music on hold) is encoded into the G.722 leg's stream."""
+    agent = await rig.phone("8001", tone_hz=AGENT_HZ, codecs=(0,))
+    customer = await rig.phone("9000", tone_hz=CUSTOMER_HZ, codecs=(G722,))
+    await customer.dial("4001", rig.addr)
+    await asyncio.wait_for(agent.answered.wait(), 5)
+    call_id = next(iter(rig.switch.calls))
+    await asyncio.sleep(0.5)
+    t_hold = time.monotonic()
+    rig.switch.hold(call_id)
+    await asyncio.sleep(1.5)
+    t_resume = time.monotonic()
+    rig.switch.resume(call_id)
+    await asyncio.sleep(1.0)
+    held = customer.heard.between(t_hold + 0.3, t_resume)
+    after = customer.heard.between(t_resume + 0.3)
+    assert any(has_tone(held, f) for f in MOH_NOTES) and not has_tone(held, AGENT_HZ)
+    assert has_tone(after, AGENT_HZ)
