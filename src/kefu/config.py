@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -62,6 +62,10 @@ class Settings(BaseSettings):
     sip_voicemail_max_s: float = Field(
         default=120.0, gt=0, le=3600, description="longest voicemail message, in seconds"
     )
+    sip_codecs: list[str] = Field(
+        default_factory=lambda: ["PCMU", "PCMA", "G722"],
+        description="codecs the switch accepts, in order of preference (PCMU, PCMA, G722)",
+    )
     recording_retention_days: int = Field(
         default=0,
         ge=0,
@@ -73,6 +77,21 @@ class Settings(BaseSettings):
         description="local time (Asia/Shanghai) of the daily recording purge in `kefu serve`",
     )
     log_level: str = "info"
+
+    @field_validator("sip_codecs")
+    @classmethod
+    def _known_codecs(cls, v: list[str]) -> list[str]:
+        from kefu.telephony.sip.sdp import parse_codecs
+
+        parse_codecs(v, "sip_codecs")  # raises ValueError naming the bad one
+        return v
+
+    @property
+    def sip_codec_types(self) -> tuple[int, ...]:
+        """`sip_codecs` as RTP payload types, in order."""
+        from kefu.telephony.sip.sdp import parse_codecs
+
+        return parse_codecs(self.sip_codecs, "sip_codecs")
 
     @property
     def resolved_database_url(self) -> str:

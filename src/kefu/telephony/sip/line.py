@@ -1209,6 +1209,7 @@ async def open_line(center: Center, settings: Settings) -> SipLine:
         port=settings.sip_port,
         tcp=settings.sip_tcp,
         trunk_allow=tuple(settings.sip_trunk_allow),
+        codecs=settings.sip_codec_types,
         id_prefix=f"sip{int(time.time())}-",  # call ids stay unique across restarts
     )
     if gateway:
