@@ -470,6 +470,35 @@ async def test_extensions_call_each_other_and_a_busy_one_says_so(site: Site) -> 
         assert [c.callee for c in calls] == ["8002", "8003"]
         assert calls[0].answered_at is not None and calls[0].hangup_by is Party.CUSTOMER
         assert calls[1].answered_at is None and calls[1].disposition is Disposition.ABANDONED
+        rec = s.scalars(select(Recording)).one()  # CC-04: the answered call is recorded
+        assert rec.call_id == calls[0].id
+    left, right, _ = read_stereo(Path(rec.path))  # the caller left, the callee right
+    assert has_tone(left, 1000.0) and not has_tone(left, 2000.0)
+    assert has_tone(right, 2000.0) and not has_tone(right, 1000.0)
+
+
+async def test_an_extension_that_does_not_answer_says_so(site: Site) -> None:
+    """CC-14: 8001 dials 8002, whose phone rings on unanswered: 8001 hears a message."""
+    add_agent(site.db, "8002")
+    site.line.extension_ring_s = 2.0
+    a = Softphone("8001", "pw8001", site.addr, tone_hz=1000.0)
+    b = Softphone("8002", "pw8002", site.addr, auto_answer=False)
+    for p in (a, b):
+        await p.start()
+    try:
+        await a.dial("8002", site.addr)
+        await until(lambda: a.bye_received, timeout=20)  # after the no-answer message
+        said = a.heard.between()
+        assert len(said) > 8000 and np.abs(said.astype(np.int32)).mean() > 50
+        assert not b.answered.is_set()
+    finally:
+        for p in (a, b):
+            await p.stop()
+    with site.db.session() as s:
+        call = s.scalars(select(Call)).one()
+        assert (call.direction.value, call.callee) == ("internal", "8002")
+        assert call.answered_at is None and call.disposition is Disposition.ABANDONED
+    assert (call.id, ("extension_no_answer", "goodbye")) in site.line.played
 
 
 async def test_outside_line_with_prefix_needs_the_agents_permission(site: Site) -> None:
@@ -502,6 +531,11 @@ async def test_outside_line_with_prefix_needs_the_agents_permission(site: Site) 
         call = s.scalars(select(Call)).one()  # the refused attempt leaves no CDR row
         assert (call.direction.value, call.callee) == ("outbound", "913900001111")
         assert call.answered_at is not None and call.disposition is Disposition.ANSWERED
+        rec = s.scalars(select(Recording)).one()  # CC-04: outbound calls are recorded too
+        assert rec.call_id == call.id and rec.channels == 2
+    left, right, _ = read_stereo(Path(rec.path))  # the outside party is the customer: left
+    assert has_tone(left, 2000.0) and not has_tone(left, 1000.0)
+    assert has_tone(right, 1000.0) and not has_tone(right, 2000.0)
 
 
 async def test_survey_by_key_after_the_agent_hangs_up(site: Site) -> None:

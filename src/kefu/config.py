@@ -9,9 +9,9 @@ from __future__ import annotations
 import datetime as dt
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -54,6 +54,18 @@ class Settings(BaseSettings):
     sip_survey: bool = Field(
         default=False, description="after the agent hangs up, ask the caller to rate by key"
     )
+    sip_lost_agent: Literal["requeue", "voicemail"] = Field(
+        default="requeue",
+        description="an agent's phone vanishing mid-call sends the caller back to the front "
+        "of the queue (requeue) or to leave a message (voicemail)",
+    )
+    sip_voicemail_max_s: float = Field(
+        default=120.0, gt=0, le=3600, description="longest voicemail message, in seconds"
+    )
+    sip_codecs: list[str] = Field(
+        default_factory=lambda: ["PCMU", "PCMA", "G722"],
+        description="codecs the switch accepts, in order of preference (PCMU, PCMA, G722)",
+    )
     recording_retention_days: int = Field(
         default=0,
         ge=0,
@@ -65,6 +77,21 @@ class Settings(BaseSettings):
         description="local time (Asia/Shanghai) of the daily recording purge in `kefu serve`",
     )
     log_level: str = "info"
+
+    @field_validator("sip_codecs")
+    @classmethod
+    def _known_codecs(cls, v: list[str]) -> list[str]:
+        from kefu.telephony.sip.sdp import parse_codecs
+
+        parse_codecs(v, "sip_codecs")  # raises ValueError naming the bad one
+        return v
+
+    @property
+    def sip_codec_types(self) -> tuple[int, ...]:
+        """`sip_codecs` as RTP payload types, in order."""
+        from kefu.telephony.sip.sdp import parse_codecs
+
+        return parse_codecs(self.sip_codecs, "sip_codecs")
 
     @property
     def resolved_database_url(self) -> str:

@@ -22,7 +22,7 @@ import logging
 import re
 import socket
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,12 +38,13 @@ from aiosipua import (
     TcpSipTransport,
     parse_sdp,
 )
-from aiosipua.dialog import DialogState
+from aiosipua.dialog import Dialog, DialogState
 from aiosipua.headers import parse_address, stringify_uri
 from aiosipua.refer import notify_refer
 
-from kefu.audio.frames import FRAME, clip16, silence
-from kefu.audio.g711 import DECODERS, ENCODERS, TRANSCODERS
+from kefu.audio.frames import FRAME, Pcm, clip16, silence
+from kefu.audio.g711 import DECODERS, ENCODERS, PCMU, TRANSCODERS, ulaw_encode
+from kefu.audio.g722 import G722, G722Stream
 from kefu.audio.mixer import MixMode, Party, mix
 from kefu.audio.player import PromptPlayer
 from kefu.audio.recorder import LEFT, RIGHT, FileWriter, StereoRecorder
@@ -71,7 +72,22 @@ from kefu.telephony.sip.auth import CredentialStore, DigestAuthenticator, Memory
 from kefu.telephony.sip.cdr import CallRecord, CdrSink, Disposition, LegRecord
 from kefu.telephony.sip.registrar import Binding, Registrar
 from kefu.telephony.sip.rtp import RtpEndpoint
-from kefu.telephony.sip.sdp import ANSWER_DIRECTION, CODEC_NAMES, MediaOffer, build_sdp, read_sdp
+from kefu.telephony.sip.sdp import (
+    ANSWER_DIRECTION,
+    CODEC_NAMES,
+    MediaOffer,
+    build_sdp,
+    choose_codec,
+    read_sdp,
+)
+from kefu.telephony.sip.session_timer import (
+    LegSession,
+    negotiate_inbound,
+    parse_session_expires,
+    refresh_deadline,
+    too_small,
+    watchdog_delay,
+)
 from kefu.telephony.sip.transport import UdpTransport
 from kefu.telephony.sip.uas import RetransmitSafeUas
 
@@ -105,9 +121,14 @@ class SwitchConfig:
     media_host: str | None = None
     realm: str = "kefu"
     trunk_allow: tuple[str, ...] = ("127.0.0.1",)  # source IPs accepted without digest
-    codecs: tuple[int, ...] = (0, 8)  # PCMU, PCMA in our order of preference
+    # what we accept, in our order of preference: PCMU, PCMA, G.722 (transcoded to 8 kHz)
+    codecs: tuple[int, ...] = (0, 8, 9)
     dtmf_pt: int = 101
     rtp_timeout: float = 30.0
+    # session timers (RFC 4028): our interval, and the smallest we accept (422 below it).
+    # RFC 4028 puts Min-SE at 90 s or more; tests set a few seconds, which we allow locally.
+    session_expires: int = 1800
+    min_se: int = 90
     ring_timeout: float = 30.0
     tcp: bool = False  # also listen on TCP at the same port
     trunks: dict[str, tuple[str, int]] = field(default_factory=dict)  # name -> gateway
@@ -131,6 +152,7 @@ class Leg:
     outgoing: OutgoingCall | None = None
     offer: MediaOffer | None = None
     codec: int = 0
+    g722: G722Stream | None = None  # the leg's G.722 state while codec is G.722
     dtmf_pt: int | None = None
     answered: bool = False
     ended: bool = False
@@ -139,9 +161,11 @@ class Leg:
     player_interruptible: bool = True
     mix_in: list[bytes] = field(default_factory=list)
     last_dtmf_ts: int | None = None
+    tap: Callable[[int, bytes], None] | None = None  # (pt, payload) of what the leg says
     ring_timer: asyncio.TimerHandle | None = None
     got_response: bool = False
     sdp_version: int = 1
+    session: LegSession | None = None  # RFC 4028 timer, once negotiated
 
 
 @dataclass(eq=False)
@@ -157,9 +181,12 @@ class Call:
     recorder: StereoRecorder | None = None
     mode: MixMode = MixMode.NORMAL
     supervisor: Leg | None = None
+    muted: bool = False  # 静音: the agent's audio reaches no one (not the recording either)
     ended: bool = False
     consult: Leg | None = None  # attended transfer: talks with the bridged agent only
     extra: list[Leg] = field(default_factory=list)  # three-way parties: everyone hears all
+    # the far leg is the customer (an agent's 9 + number call): it goes on the left channel
+    swap_channels: bool = False
 
 
 class _Uas(RetransmitSafeUas):
@@ -176,6 +203,14 @@ class _Uas(RetransmitSafeUas):
             call_id = request.call_id or ""
             is_new = call_id not in self._calls and call_id not in uac._calls
             if is_new and not switch._admit(request, addr, self):
+                return
+            if is_new and too_small(request, switch.config.min_se):
+                self.send_error(
+                    request,
+                    422,
+                    "Session Interval Too Small",
+                    {"Min-SE": str(switch.config.min_se), "Supported": "timer"},
+                )
                 return
             plain_invite(request, addr)
 
@@ -226,7 +261,11 @@ class _Uas(RetransmitSafeUas):
     def _on_message(self, msg: SipRequest | SipResponse, addr: tuple[str, int]) -> None:
         try:
             if isinstance(msg, SipResponse):
+                if self.switch._on_refresh_response(msg):
+                    return
                 self.switch._on_response(msg, addr)
+            elif msg.method.upper() in ("UPDATE", "INVITE"):
+                self.switch._on_peer_refresh(msg)
             super()._on_message(msg, addr)
         except Exception:
             # a malformed message must never take the switch down: answer 400 if we can
@@ -234,6 +273,10 @@ class _Uas(RetransmitSafeUas):
             if isinstance(msg, SipRequest) and msg.method.upper() != "ACK":
                 with contextlib.suppress(Exception):
                     self._send_error(msg, 400, "Bad Request")
+
+    def _start_session_timer(self, call: IncomingCall) -> None:
+        # called by aiosipua on the ACK of our 2xx: run the switch's timers, not aiosipua's
+        self.switch._arm_session_by_sip(call.call_id)
 
     def send_error(
         self, request: SipRequest, code: int, reason: str, headers: dict[str, str] | None = None
@@ -272,6 +315,7 @@ class SipSwitch:
         self.ticks_late = 0
         # where recordings' file writes run (the SIP line's core thread); None: inline
         self.file_writer: FileWriter | None = None
+        self._answer_headers: dict[str, dict[str, str]] = {}  # Call-ID -> 2xx timer headers
 
     # ---- lifecycle ------------------------------------------------------------------
 
@@ -368,7 +412,7 @@ class SipSwitch:
 
     def _on_invite(self, inc: IncomingCall) -> None:
         offer = read_sdp(inc.invite.text) if inc.invite.body else None
-        codec = next((c for c in (offer.codecs if offer else ()) if c in self.config.codecs), None)
+        codec = choose_codec(self.config.codecs, offer.codecs) if offer else None
         if offer is None or codec is None:
             inc.reject(488, "Not Acceptable Here")
             return
@@ -382,9 +426,14 @@ class SipSwitch:
         self.calls[call_id] = call
         leg = await self._new_leg(call, LegRole.CUSTOMER, caller)
         leg.incoming, leg.sip_call_id, leg.offer = inc, inc.call_id, offer
-        leg.codec, leg.dtmf_pt = codec, offer.dtmf_pt
+        leg.session = negotiate_inbound(inc.invite, self.config.session_expires, self.config.min_se)
+        # aiosipua's accept() puts Session-Expires (and Require: timer) in our 2xx from these
+        inc.session_interval = leg.session.interval
+        inc.session_refresher_us = leg.session.we_refresh
+        _add_response_headers(inc, {"Supported": "timer"})
+        leg.dtmf_pt = offer.dtmf_pt
+        _set_codec(leg, codec)
         leg.ep.remote = offer.addr
-        leg.record.codec = CODEC_NAMES[codec]
         call.customer = leg
         self._by_sip[inc.call_id] = leg
         if inc.dialog.state == DialogState.TERMINATED:  # CANCEL raced the socket bind
@@ -501,6 +550,11 @@ class SipSwitch:
             binding.addr,
             parse_sdp(sdp),
             user_agent=self.config.user_agent,
+            extra_headers={
+                "Supported": "timer",
+                "Session-Expires": str(self.config.session_expires),
+                "Min-SE": str(self.config.min_se),
+            },
         )
         leg.outgoing, leg.sip_call_id = out, out.call_id
         self._by_sip[out.call_id] = leg
@@ -523,6 +577,7 @@ class SipSwitch:
             delay *= 2
 
     def _agent_answered(self, leg: Leg, out: OutgoingCall) -> None:
+        timer_headers = self._answer_headers.pop(out.call_id, {})
         if leg.ring_timer is not None:
             leg.ring_timer.cancel()
         if leg.ended:  # answered after we gave up: hang it up
@@ -530,12 +585,14 @@ class SipSwitch:
                 out.hangup(self.uac)  # type: ignore[arg-type]
             return
         ans = read_sdp(out.sdp_answer) if out.sdp_answer is not None else None
-        if ans is None or not ans.codecs or ans.codecs[0] not in DECODERS:
+        if ans is None or not ans.codecs or ans.codecs[0] not in self.config.codecs:
             self._end_leg(leg, HangupBy.ERROR, 488)
             return
-        leg.offer, leg.codec, leg.dtmf_pt = ans, ans.codecs[0], ans.dtmf_pt
+        leg.offer, leg.dtmf_pt = ans, ans.dtmf_pt
+        _set_codec(leg, ans.codecs[0])
         leg.ep.remote = ans.addr
-        leg.record.codec = CODEC_NAMES[leg.codec]
+        leg.session = self._negotiate_outbound(timer_headers)
+        self._arm_session(leg)
         self._answered(leg)
 
     def pickup(self, call_id: str, picker_call_id: str) -> str:
@@ -634,10 +691,14 @@ class SipSwitch:
             leg.player = None
             self._emit(PlaybackDone(leg.call.call_id, leg_id, time.time(), interrupted=True))
 
-    def record(self, call_id: str, path: Path) -> None:
-        """Record customer (left) and agent (right) to a stereo WAV."""
+    def record(self, call_id: str, path: Path, *, swap: bool = False) -> None:
+        """Record customer (left) and agent (right) to a stereo WAV.
+
+        `swap`: the calling leg is the agent and the bridged leg the customer (outbound).
+        """
         call = self._call(call_id)
         if call.recorder is None:
+            call.swap_channels = swap
             call.recorder = StereoRecorder(path, time.monotonic(), writer=self.file_writer)
             call.record.recording = Path(path)
 
@@ -663,6 +724,17 @@ class SipSwitch:
             agent = call.bridged
             call.bridged = None
             self._end_leg(agent, HangupBy.SWITCH)
+
+    def mute(self, call_id: str, muted: bool) -> None:
+        """静音: stop (or restart) carrying the agent's audio to the call."""
+        call = self._call(call_id)
+        call.muted = muted
+        if call.bridged is not None:
+            call.bridged.mix_in.clear()
+
+    def tap(self, leg_id: str, sink: Callable[[int, bytes], None] | None) -> None:
+        """Hand every audio payload the leg sends to `sink` (voicemail); None stops."""
+        self._leg(leg_id).tap = sink
 
     # ---- transfer and three-way calls -------------------------------------------------
 
@@ -755,6 +827,8 @@ class SipSwitch:
         call = leg.call
         if leg.ring_timer is not None:
             leg.ring_timer.cancel()
+        if leg.session is not None:
+            leg.session.cancel()
         if by is not HangupBy.REMOTE:
             self._send_end(leg, status)
         leg.ep.close()
@@ -878,11 +952,15 @@ class SipSwitch:
         if offer is None:  # no SDP: a refresh; answer with what we have
             inc.accept(parse_sdp(self._sdp_for(leg, "sendrecv")))
             return
-        codec = next((c for c in offer.codecs if c in self.config.codecs), None)
+        # keep the codec in use when still offered (G.722 state, no mid-call switch)
+        codec: int | None = leg.codec
+        if codec not in offer.codecs:
+            codec = choose_codec(self.config.codecs, offer.codecs)
         if codec is None:
             inc.reject(488)
             return
-        leg.offer, leg.codec, leg.dtmf_pt = offer, codec, offer.dtmf_pt
+        leg.offer, leg.dtmf_pt = offer, offer.dtmf_pt
+        _set_codec(leg, codec)
         if offer.addr[0] != "0.0.0.0":
             leg.ep.remote = offer.addr
         inc.accept(parse_sdp(self._sdp_for(leg, ANSWER_DIRECTION[offer.direction])))
@@ -904,6 +982,12 @@ class SipSwitch:
         leg = self._by_sip.get(resp.call_id or "")
         if leg is not None:
             leg.got_response = True  # stops our INVITE retransmissions
+            if 200 <= resp.status_code < 300 and not leg.answered:
+                # the 2xx's session-timer headers, for when aiosipua reports the answer
+                self._answer_headers[resp.call_id or ""] = {
+                    "session-expires": resp.get_header("session-expires") or "",
+                    "allow": ", ".join(resp.headers.get("allow")),
+                }
         if resp.status_code < 300:
             return
         out = leg.outgoing if leg is not None else self._cancelled.get(resp.call_id or "")
@@ -923,6 +1007,181 @@ class SipSwitch:
         ack.headers.set_single("Max-Forwards", "70")
         self.transport.send(ack, out.remote_addr)
 
+    # ---- session timers (RFC 4028) ---------------------------------------------------
+
+    def _negotiate_outbound(self, raw: dict[str, str]) -> LegSession:
+        """From the 2xx to our INVITE: its Session-Expires, else ours with us refreshing."""
+        se = raw.get("session-expires", "")
+        interval, refresher = parse_session_expires(se) if se else (0, None)
+        use_update = "update" in raw.get("allow", "").lower()
+        if interval <= 0:  # the peer has no timers: we refresh at our own interval
+            return LegSession(self.config.session_expires, True, use_update)
+        return LegSession(interval, refresher != "uas", use_update)
+
+    def _arm_session_by_sip(self, sip_call_id: str) -> None:
+        leg = self._by_sip.get(sip_call_id)
+        if leg is not None and leg.session is not None and leg.session.handle is None:
+            self._arm_session(leg)
+
+    def _arm_session(self, leg: Leg) -> None:
+        """(Re)start the leg's timer: our next refresh, or the deadline for the peer's."""
+        st = leg.session
+        if st is None or leg.ended:
+            return
+        if st.handle is not None:
+            st.handle.cancel()
+        loop = asyncio.get_running_loop()
+        if st.we_refresh:
+            st.handle = loop.call_later(st.interval / 2, self._send_refresh, leg)
+        else:
+            st.handle = loop.call_later(
+                watchdog_delay(st.interval),
+                self._session_dead,
+                leg,
+                f"session expired: no refresh within {st.interval} s",
+            )
+
+    def _session_dead(self, leg: Leg, reason: str) -> None:
+        if leg.ended:
+            return
+        log.info("%s: %s; sending BYE", leg.leg_id, reason)
+        leg.record.reason = reason
+        self._end_leg(leg, HangupBy.TIMEOUT)
+
+    def _leg_uac(self, leg: Leg) -> tuple[SipUAC, Dialog, tuple[str, int], str]:
+        """The UAC to send in-dialog requests on this leg, its dialog, address and our role."""
+        assert self.uac is not None
+        if leg.incoming is not None:
+            inc = leg.incoming
+            uac = self.uac
+            if self.tcp_uas is not None and inc.transport is self.tcp_uas.transport:
+                uac = self.tcp_uas.uac or uac
+            return uac, inc.dialog, inc.source_addr, "uas"
+        assert leg.outgoing is not None
+        return self.uac, leg.outgoing.dialog, leg.outgoing.remote_addr, "uac"
+
+    def _send_refresh(self, leg: Leg) -> None:
+        """Refresh the session: UPDATE when the peer allows it, else a re-INVITE with the same
+        SDP (same version: nothing changes). Unanswered in time: BYE."""
+        st = leg.session
+        if st is None or leg.ended or not leg.answered:
+            return
+        st.handle = None
+        try:
+            uac, dialog, addr, role = self._leg_uac(leg)
+            hdrs = {"Session-Expires": f"{st.interval};refresher={role}", "Supported": "timer"}
+            if st.use_update:
+                req = uac._send_in_dialog(dialog, "UPDATE", addr, extra_headers=hdrs)
+            else:
+                # the direction the phone last asked for, mirrored; same SDP version as the
+                # last we sent, so nothing changes (RFC 4028 7.4)
+                direction = ANSWER_DIRECTION[leg.offer.direction] if leg.offer else "sendrecv"
+                sdp = build_sdp(
+                    self.media_host,
+                    leg.ep.local[1],
+                    (leg.codec,),
+                    self.config.dtmf_pt if leg.dtmf_pt is not None else None,
+                    direction,
+                    leg.sdp_version,
+                )
+                req = uac._send_in_dialog(
+                    dialog,
+                    "INVITE",
+                    addr,
+                    body=sdp,
+                    content_type="application/sdp",
+                    extra_headers=hdrs,
+                )
+        except (ValueError, RuntimeError, OSError) as exc:
+            self._session_dead(leg, f"session refresh could not be sent: {exc}")
+            return
+        st.pending = req
+        st.pending_task = asyncio.get_running_loop().create_task(
+            self._await_refresh(leg, uac, req, addr)
+        )
+
+    async def _await_refresh(
+        self, leg: Leg, uac: SipUAC, req: SipRequest, addr: tuple[str, int]
+    ) -> None:
+        """Retransmit the refresh over UDP (timer E: 0.5 s doubling) until answered or dead."""
+        st = leg.session
+        assert st is not None
+        loop = asyncio.get_running_loop()
+        end = loop.time() + refresh_deadline(st.interval)
+        delay = 0.5
+        while st.pending is req and not leg.ended:
+            left = end - loop.time()
+            if left <= 0:
+                self._session_dead(leg, f"session refresh ({req.method}) not answered")
+                return
+            await asyncio.sleep(min(delay, left))
+            if st.pending is req and not getattr(uac.transport, "reliable", False):
+                uac.transport.send(req, addr)
+            delay = min(delay * 2, 4.0)
+
+    def _on_refresh_response(self, resp: SipResponse) -> bool:
+        """A response to our session refresh: True when it was one (handled here)."""
+        leg = self._by_sip.get(resp.call_id or "")
+        st = leg.session if leg is not None else None
+        req = st.pending if st is not None else None
+        cseq, rcseq = resp.cseq, req.cseq if req is not None else None
+        if leg is None or st is None or req is None or cseq is None or rcseq is None:
+            return False
+        if cseq.seq != rcseq.seq or cseq.method.upper() != rcseq.method.upper():
+            return False
+        if resp.status_code < 200:
+            return True
+        st.pending = None
+        if cseq.method.upper() == "INVITE":
+            self._ack_refresh(leg, req, resp)
+        if resp.status_code < 300:
+            st.refreshes += 1
+            se = resp.get_header("session-expires")
+            interval = parse_session_expires(se)[0] if se else 0
+            if interval >= self.config.min_se:
+                st.interval = interval
+            self._arm_session(leg)
+        elif resp.status_code in (408, 481):  # RFC 4028 10: the session is gone
+            self._session_dead(leg, f"session refresh answered {resp.status_code}")
+        else:  # e.g. 491 glare: try again soon, the deadline still holds at expiry
+            st.handle = asyncio.get_running_loop().call_later(
+                min(2.0, st.interval / 4), self._send_refresh, leg
+            )
+        return True
+
+    def _ack_refresh(self, leg: Leg, req: SipRequest, resp: SipResponse) -> None:
+        """ACK our refresh re-INVITE's final response (aiosipua does not for our UAS dialogs)."""
+        uac, _dialog, addr, _role = self._leg_uac(leg)
+        if leg.outgoing is not None and resp.status_code < 300:
+            return  # aiosipua's UAC ACKs 2xx to re-INVITEs on its own dialogs
+        ack = SipRequest(method="ACK", uri=req.uri)
+        via = req.headers.get_first("via")
+        if via:
+            ack.headers.append("Via", via)
+        for name in ("From", "Call-ID", "Route"):
+            v = req.headers.get_first(name.lower())
+            if v:
+                ack.headers.set_single(name, v)
+        ack.headers.set_single("To", resp.headers.get_first("to") or "")
+        seq = req.cseq.seq if req.cseq is not None else 0
+        ack.headers.set_single("CSeq", f"{seq} ACK")
+        ack.headers.set_single("Max-Forwards", "70")
+        uac.transport.send(ack, addr)
+
+    def _on_peer_refresh(self, request: SipRequest) -> None:
+        """An UPDATE or re-INVITE from the peer on a leg whose timer the peer refreshes."""
+        leg = self._by_sip.get(request.call_id or "")
+        st = leg.session if leg is not None else None
+        if leg is None or st is None or not leg.answered or leg.ended:
+            return
+        se = request.get_header("session-expires")
+        interval = parse_session_expires(se)[0] if se else 0
+        if interval >= self.config.min_se:
+            st.interval = interval
+        if not st.we_refresh:
+            st.refreshes += 1
+            self._arm_session(leg)
+
     # ---- media -----------------------------------------------------------------------
 
     def _on_rtp(
@@ -939,30 +1198,37 @@ class SipSwitch:
                     leg.last_dtmf_ts = ts
                     self._dtmf(leg, ev.digit, "rfc4733")
             return
-        if pt not in DECODERS or not leg.answered:
+        wide: bytes | None = None
+        if pt == G722:
+            if leg.g722 is None or not leg.answered:
+                return
+            # onto the 8 kHz path: decoded once, then handled like μ-law from here on
+            wide, payload, pt = payload, ulaw_encode(leg.g722.decode(payload)), PCMU
+        elif pt not in DECODERS or not leg.answered:
+            return
+        if leg.tap is not None:
+            leg.tap(pt, payload)
+        if call.muted and leg is call.bridged:
             return
         rec = call.recorder
         conf = bool(call.extra) and call.supervisor is None and not call.held
         if rec is not None and not rec.closed:
             if leg is call.customer:
-                rec.add(LEFT, pt, payload, now)
+                rec.add(RIGHT if call.swap_channels else LEFT, pt, payload, now)
             elif conf:
                 pass  # the mixer writes the right channel (agent + third parties)
             elif leg is call.bridged or (leg is call.supervisor and call.mode is MixMode.INTERCEPT):
-                rec.add(RIGHT, pt, payload, now)
+                rec.add(LEFT if call.swap_channels else RIGHT, pt, payload, now)
         consult = call.consult
         if consult is not None and (leg is consult or leg is call.bridged):
             other = call.bridged if leg is consult else consult
             if other is not None and not other.ended and other.player is None:
-                if pt != other.codec:
-                    payload = TRANSCODERS[(pt, other.codec)](payload)
-                other.ep.forward(other.codec, ssrc, ts, marker, payload)
+                other.ep.forward(other.codec, ssrc, ts, marker, _for(other, pt, payload, wide))
             return
         if call.supervisor is not None or conf:
             if len(leg.mix_in) < 5:
-                leg.mix_in.append(
-                    payload if pt == leg.codec else TRANSCODERS[(pt, leg.codec)](payload)
-                )
+                own = _narrow(leg.codec)
+                leg.mix_in.append(payload if pt == own else TRANSCODERS[(pt, own)](payload))
             return
         if call.held:
             return
@@ -973,9 +1239,7 @@ class SipSwitch:
         )
         if peer is None or peer.ended or peer.player is not None:
             return
-        if pt != peer.codec:
-            payload = TRANSCODERS[(pt, peer.codec)](payload)
-        peer.ep.forward(peer.codec, ssrc, ts, marker, payload)
+        peer.ep.forward(peer.codec, ssrc, ts, marker, _for(peer, pt, payload, wide))
 
     def _dtmf(self, leg: Leg, digit: str, via: str) -> None:
         leg.call.record.dtmf.append(digit)
@@ -1008,7 +1272,7 @@ class SipSwitch:
             if frame is None:
                 done.append(leg)
                 continue
-            leg.ep.send(leg.codec, ENCODERS[leg.codec](frame))
+            leg.ep.send(leg.codec, _encode(leg, frame))
         for leg in done:
             leg.player = None
             self._emit(PlaybackDone(leg.call.call_id, leg.leg_id, time.time()))
@@ -1026,7 +1290,7 @@ class SipSwitch:
             if lg is not None and not lg.ended and lg.answered
         ]
         frames = [
-            DECODERS[lg.codec](lg.mix_in.pop(0)).astype(np.int32)
+            DECODERS[_narrow(lg.codec)](lg.mix_in.pop(0)).astype(np.int32)
             if lg.mix_in
             else silence(FRAME).astype(np.int32)
             for lg in legs
@@ -1036,7 +1300,7 @@ class SipSwitch:
         total = np.sum(frames, axis=0)
         for lg, own in zip(legs, frames, strict=True):
             if lg.player is None:
-                lg.ep.send(lg.codec, ENCODERS[lg.codec](clip16(total - own)))
+                lg.ep.send(lg.codec, _encode(lg, clip16(total - own)))
         rec = call.recorder
         if rec is not None and not rec.closed:
             others = total - frames[0] if legs[0] is call.customer else total
@@ -1049,11 +1313,13 @@ class SipSwitch:
                 parties[PARTY_OF[leg.role]] = leg
         frames = {}
         for party, leg in parties.items():
-            frames[party] = DECODERS[leg.codec](leg.mix_in.pop(0)) if leg.mix_in else silence(FRAME)
+            frames[party] = (
+                DECODERS[_narrow(leg.codec)](leg.mix_in.pop(0)) if leg.mix_in else silence(FRAME)
+            )
         heard = mix(call.mode, frames)
         for party, leg in parties.items():
             if leg.player is None and not (call.held and party is Party.CUSTOMER):
-                leg.ep.send(leg.codec, ENCODERS[leg.codec](heard[party]))
+                leg.ep.send(leg.codec, _encode(leg, heard[party]))
 
     async def _watchdog(self) -> None:
         while True:
@@ -1071,6 +1337,7 @@ class SipSwitch:
                         log.info(
                             "no RTP on %s for %.0fs: ending", leg.leg_id, self.config.rtp_timeout
                         )
+                        leg.record.reason = f"no RTP for {self.config.rtp_timeout:g} s"
                         self._end_leg(leg, HangupBy.TIMEOUT)
             except Exception:
                 log.exception("watchdog failed")
@@ -1094,6 +1361,62 @@ class SipSwitch:
         if leg is None:
             raise SwitchError(f"{leg_id}: no such leg")
         return leg
+
+
+def _add_response_headers(inc: IncomingCall, headers: dict[str, str]) -> None:
+    """Add headers to every response aiosipua sends for this INVITE (it has no parameter)."""
+    send = inc._send_response
+
+    def with_headers(
+        status_code: int,
+        reason: str,
+        *,
+        body: str = "",
+        content_type: str = "",
+        extra_headers: dict[str, str] | None = None,
+    ) -> SipResponse | None:
+        return send(
+            status_code,
+            reason,
+            body=body,
+            content_type=content_type,
+            extra_headers={**headers, **(extra_headers or {})},
+        )
+
+    inc._send_response = with_headers  # type: ignore[method-assign]
+
+
+def _set_codec(leg: Leg, codec: int) -> None:
+    """Use `codec` on the leg; a G.722 leg gets its own codec state (ADPCM is stateful)."""
+    leg.codec = codec
+    leg.record.codec = CODEC_NAMES[codec]
+    if codec == G722:
+        if leg.g722 is None:
+            leg.g722 = G722Stream()
+    else:
+        leg.g722 = None
+
+
+def _narrow(codec: int) -> int:
+    """The G.711 law a leg's audio takes inside the switch: G.722 legs are decoded to μ-law."""
+    return PCMU if codec == G722 else codec
+
+
+def _for(peer: Leg, pt: int, payload: bytes, wide: bytes | None) -> bytes:
+    """A received payload (G.711 `pt`; `wide`: the G.722 original) in `peer`'s codec."""
+    if peer.codec == G722 and peer.g722 is not None:
+        # G.722 to G.722 passes through; 8 kHz audio becomes G.722's lower band
+        return wide if wide is not None else peer.g722.encode(DECODERS[pt](payload))
+    if pt != peer.codec:
+        return TRANSCODERS[(pt, peer.codec)](payload)
+    return payload
+
+
+def _encode(leg: Leg, pcm: Pcm) -> bytes:
+    """Our own 8 kHz audio (prompts, MOH, mix) in the leg's codec."""
+    if leg.g722 is not None:
+        return leg.g722.encode(pcm)
+    return ENCODERS[leg.codec](pcm)
 
 
 def _user(uri_or_header: str) -> str:

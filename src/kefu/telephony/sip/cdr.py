@@ -35,6 +35,7 @@ class LegRecord:
     hangup_by: HangupBy | None = None
     sip_status: int = 0
     codec: str = ""
+    reason: str = ""  # why the switch ended it on its own (RTP or session timeout)
 
 
 @dataclass

@@ -37,10 +37,11 @@ import wave
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from sqlalchemy import select
 
+from kefu.audio.g711 import DECODERS
 from kefu.audio.mixer import MixMode
 from kefu.core import commands as cmd
 from kefu.core import ivr_events as ivr
@@ -57,6 +58,7 @@ from kefu.core.events import (
 )
 from kefu.core.ivr import IvrSession
 from kefu.core.ivr_flow import Flow, parse_flow
+from kefu.core.routing import normalize
 from kefu.core.supervision import MonitorMode
 from kefu.errors import ConfigError
 from kefu.store.db import Database
@@ -69,6 +71,7 @@ from kefu.store.models import (
     Party,
     Recording,
     SurveyResponse,
+    Voicemail,
 )
 from kefu.store.models.routing import IvrFlow, IvrFlowVersion
 from kefu.telephony.port import (
@@ -139,6 +142,55 @@ class LineCall:
     parties: dict[str, str] = field(default_factory=dict)  # three-way party -> its leg
     answered_at: float | None = None  # a direct call's callee answered
     ended: bool = False  # the switch ended it; its CDR is being finished on the core thread
+    voicemail: VoicemailTake | None = None  # the caller is leaving a message (CC-03)
+    busy_agents: dict[str, AgentState] = field(default_factory=dict)  # CC-14: state before
+
+
+@dataclass
+class VoicemailTake:
+    """A message being left: prompt and beep first, then the caller's audio into `path`."""
+
+    box: str
+    path: Path
+    wav: wave.Wave_write | None = None
+    frames: int = 0
+    timer: asyncio.TimerHandle | None = None
+
+    def add(self, pt: int, payload: bytes) -> None:
+        """One RTP payload from the caller (decoded to 16-bit PCM)."""
+        if self.wav is not None:
+            pcm = DECODERS[pt](payload)
+            self.wav.writeframes(pcm.astype("<i2").tobytes())
+            self.frames += len(pcm)
+
+
+class IvrServices(Protocol):
+    """The back office behind the IVR's service nodes (a bank, a booking desk)."""
+
+    def verify_password(self, account: str, password: str) -> bool:
+        """Whether `password` is the account's phone password."""
+
+    def lookup(self, action: str, args: dict[str, str]) -> dict[str, str] | None:
+        """The answer's variables, or None when the service cannot answer."""
+
+    def charge(self, appointment_id: str, amount: str) -> bool:
+        """Whether the payment went through."""
+
+
+class NoIvrServices:
+    """No back office configured: every request fails, so the flow's failure branch plays."""
+
+    def verify_password(self, account: str, password: str) -> bool:
+        """Never verified."""
+        return False
+
+    def lookup(self, action: str, args: dict[str, str]) -> dict[str, str] | None:
+        """Never answered."""
+        return None
+
+    def charge(self, appointment_id: str, amount: str) -> bool:
+        """Never charged."""
+        return False
 
 
 @dataclass(frozen=True)
@@ -164,9 +216,14 @@ class SipLine:
     trunk: str | None = None  # the trunk outside numbers leave through (CC-14)
     outside_prefix: str = "9"  # what an outside number is dialled with
     survey: bool = False  # after the agent hangs up, the customer rates the call (CC-11)
+    extension_ring_s: float = 20.0  # an extension not answering by then: a message (CC-14)
     # key -> score on the reports' 1-5 scale (prompt: 1 满意, 2 一般, 3 不满意)
     survey_scores: dict[str, int] = field(default_factory=lambda: {"1": 5, "2": 3, "3": 1})
     calendar: HolidayCalendar = field(default_factory=HolidayCalendar)
+    # an agent's phone vanishing mid-call: the caller goes back to the queue, or to voicemail
+    lost_agent: Literal["requeue", "voicemail"] = "requeue"
+    voicemail_max: float = 120.0  # seconds of message before the line ends it
+    ivr_services: IvrServices = field(default_factory=NoIvrServices)
     calls: dict[str, LineCall] = field(default_factory=dict)
     on_call_ended: list[Any] = field(default_factory=list)  # callbacks(call_id)
     # the last announcements said (call id, prompt names), for the console and tests
@@ -335,6 +392,9 @@ class SipLine:
                 self._ivr(lc, ivr.DtmfDigit(ev.digit))
             elif ev.leg_id == lc.customer_leg and lc.in_survey and not lc.closing:
                 self._survey_key(lc, ev)
+            elif ev.leg_id == lc.customer_leg and ev.digit == "#" and _recording(lc):
+                self._voicemail_done(lc, "key")  # # ends the message
+                self._close(lc, ["goodbye"])
         elif isinstance(ev, PlaybackDone):
             self._playback_done(lc, ev)
         elif isinstance(ev, LegAnswered):
@@ -382,6 +442,9 @@ class SipLine:
             return
         lc = LineCall(ev.call_id, ev.leg_id, ev.caller, ev.dialed, ev.at)
         self.calls[ev.call_id] = lc
+        if normalize(ev.caller) in self.center.engine.blacklist:  # AG-14: refused unanswered
+            self._refuse_blacklisted(lc, target if kind == "queue" else None)
+            return
         self._core(self._store_arrival, lc)
         self.switch.answer(ev.call_id)
         if isinstance(target, Flow):
@@ -390,6 +453,39 @@ class SipLine:
             self._ivr_commands(lc, lc.ivr.start(now))
         else:
             self._offer(lc, str(target), 0, {})
+
+    def _refuse_blacklisted(self, lc: LineCall, queue: Flow | str | None) -> None:
+        """403 before answer. A queue number asks the core (its Reject counts in the queue's
+        figures); an IVR number is refused here, before the caller walks the menus."""
+        self._core(self._store_arrival, lc, answered=False)
+        if isinstance(queue, str):
+            lc.in_core = True
+            self._core(self.center.offer_call, lc.caller, lc.dialed, queue, call_id=lc.call_id)
+            return
+        self._core(self._store_rejected, lc.call_id)
+        lc.hangup_by = Party.SYSTEM
+        self.switch.reject(lc.call_id, 403)
+
+    def _store_rejected(self, call_id: str) -> None:
+        from kefu.store.models import Disposition
+
+        with self.center.db.session() as s:
+            call = s.get(Call, call_id)
+            if call is not None:
+                call.disposition = Disposition.REJECTED
+
+    def _mark_busy(self, lc: LineCall, aid: str) -> None:
+        """CC-14: an idle agent on an extension call is busy in the core (the ACD skips them).
+
+        On the core thread, like the restore at the call's end (`_restore_busy`)."""
+        self._core(self._mark_busy_core, lc, aid)
+
+    def _mark_busy_core(self, lc: LineCall, aid: str) -> None:
+        a = self.center.engine.agents.get(aid)
+        if a is not None and a.state is AgentState.IDLE:
+            with contextlib.suppress(CoreError):
+                self.center.set_state(int(aid), AgentState.BUSY, "extension_call")
+                lc.busy_agents[aid] = AgentState.IDLE
 
     def _direct(self, ev: CallArrived, a: _Arrival) -> bool:
         """CC-14: an agent's phone dials another extension, or the prefix + an outside number."""
@@ -408,6 +504,7 @@ class SipLine:
         kind = "internal" if callee is not None else "outbound"
         self._core(self._store_arrival, lc, kind, caller)
         self.switch.answer(ev.call_id)
+        self._mark_busy(lc, caller)
         if callee is None:
             assert self.trunk is not None
             lc.agent = (
@@ -417,7 +514,11 @@ class SipLine:
         elif self.switch.registrar.lookup(ev.dialed) is None:
             self._close(lc, ["extension_no_answer", "goodbye"])
         else:
-            lc.agent = (callee, self.switch.ring(ev.call_id, ev.dialed, timeout=20.0))
+            self._mark_busy(lc, callee)
+            lc.agent = (
+                callee,
+                self.switch.ring(ev.call_id, ev.dialed, timeout=self.extension_ring_s),
+            )
         return True
 
     def _survey_key(self, lc: LineCall, ev: Dtmf) -> None:
@@ -445,10 +546,16 @@ class SipLine:
     def _close(self, lc: LineCall, prompts: list[str]) -> None:
         """Say `prompts` to the caller, then hang up."""
         lc.closing = True
+        self.played.append((lc.call_id, tuple(prompts)))
         self.switch.play(lc.customer_leg, prompts, interruptible=False)
 
     def _store_arrival(
-        self, lc: LineCall, direction: str = "inbound", agent: str | None = None
+        self,
+        lc: LineCall,
+        direction: str = "inbound",
+        agent: str | None = None,
+        *,
+        answered: bool = True,
     ) -> None:
         """The CDR row from the moment the switch answers (calls ended in the IVR count too)."""
         from kefu.store.models import Direction
@@ -471,7 +578,7 @@ class SipLine:
                     party=Party.CUSTOMER,
                     address=lc.caller,
                     started_at=_dt(lc.arrived),
-                    answered_at=_dt(lc.arrived),
+                    answered_at=_dt(lc.arrived) if answered else None,
                 )
             )
 
@@ -497,6 +604,12 @@ class SipLine:
     def _playback_done(self, lc: LineCall, ev: PlaybackDone) -> None:
         if ev.leg_id != lc.customer_leg:
             return
+        if lc.voicemail is not None:  # the prompt and beep played: the message starts
+            if not ev.interrupted and lc.voicemail.wav is None and not lc.closing:
+                self._voicemail_record(lc)
+            elif lc.closing and not ev.interrupted:
+                self.switch.hangup_call(lc.call_id)
+            return
         if lc.ivr is not None and not lc.ivr.ended:
             if lc.prompt_id is not None and not ev.interrupted:
                 pid, lc.prompt_id = lc.prompt_id, None
@@ -519,9 +632,17 @@ class SipLine:
             lc.queued = False
             self.switch.stop_playback(lc.customer_leg)
             self.switch.bridge(lc.call_id, ev.leg_id)
-            if lc.direct:
-                lc.answered_at = ev.at
+            if lc.direct or lc.agent[0] == "outside":  # no core to say it was answered
+                lc.answered_at = lc.answered_at or ev.at
                 self._core(self._store_answered, lc.call_id, ev.at)
+            if lc.direct:
+                # CC-04: every call is recorded; on a 9 + number call the outside party is
+                # the customer (left), on an extension's call the caller is on the left
+                lc.recording = self.recordings / f"{lc.call_id}.wav"
+                self.switch.record(lc.call_id, lc.recording, swap=lc.agent[0] == "outside")
+            elif lc.recording is None:  # the IVR forwarded the caller outside: caller left
+                lc.recording = self.recordings / f"{lc.call_id}.wav"
+                self.switch.record(lc.call_id, lc.recording)
             return
         if ev.leg_id == lc.supervisor_leg:
             if lc.supervisor_mode is not None:
@@ -549,13 +670,15 @@ class SipLine:
         with self.center.db.session() as s:
             call = s.get(Call, call_id)
             if call is not None:
-                call.answered_at = _dt(at)
+                call.answered_at = call.answered_at or _dt(at)
 
     def _leg_ended(self, lc: LineCall, ev: LegEnded) -> None:
         if self._transfer_leg_ended(lc, ev):
             return
         if ev.leg_id == lc.customer_leg:
             lc.hangup_by = Party.CUSTOMER if ev.by is HangupBy.REMOTE else Party.SYSTEM
+            if lc.voicemail is not None:
+                self._voicemail_done(lc, "hangup")
             if lc.ivr is not None and not lc.ivr.ended:
                 self._ivr(lc, ivr.CallerHungUp())
             if lc.in_core and ev.by is not HangupBy.SWITCH and ev.by is not HangupBy.PEER_LEG:
@@ -599,8 +722,18 @@ class SipLine:
             if not lc.in_core:  # an outside party (after DialOutside) hung up
                 self.switch.hangup_call(lc.call_id)
                 return
-            if ev.by in (HangupBy.TIMEOUT, HangupBy.ERROR):
-                by = ev.by
+            by = ev.by
+            if by in (HangupBy.TIMEOUT, HangupBy.ERROR) and self.lost_agent == "voicemail":
+                self._core(
+                    self._lost_to_voicemail,
+                    lc,
+                    aid,
+                    then=lambda ok: (
+                        self._voicemail_play(lc) if ok else self._agent_left(lc, aid, by)
+                    ),
+                )
+                return
+            if by in (HangupBy.TIMEOUT, HangupBy.ERROR) and self.lost_agent == "requeue":
                 self._core(
                     self._requeue,
                     lc.call_id,
@@ -608,7 +741,7 @@ class SipLine:
                     then=lambda ok: self._requeued(lc) if ok else self._agent_left(lc, aid, by),
                 )
                 return
-            self._agent_left(lc, aid, ev.by)
+            self._agent_left(lc, aid, by)
 
     def _agent_left(self, lc: LineCall, aid: str, by: HangupBy) -> None:
         if lc.ended or not lc.in_core:
@@ -642,14 +775,137 @@ class SipLine:
         lc.queued = True
         self._moh(lc)
 
+    def _lost_to_voicemail(self, lc: LineCall, aid: str) -> bool:
+        """The agent's phone vanished: the caller leaves a message in the queue's box.
+
+        The core hears the agent hang up (its call ends, the agent is set busy); the SIP call
+        goes on into voicemail, so the CDR's end is left for the real end of the call. Core
+        thread; the loop then plays the prompt (`_voicemail_play`).
+        """
+        c = self.center.engine.calls.get(lc.call_id)
+        if c is None or c.queue is None or lc.voicemail is not None:
+            return False
+        # set before the core's Hangup reaches the loop, which then ignores it
+        lc.voicemail = VoicemailTake(c.queue.config.name, self._voicemail_path(lc))
+        try:
+            self.center.apply(AgentHungUp(aid, lc.call_id, self.center.now()))
+        except CoreError:
+            lc.voicemail = None
+            return False
+        lc.in_core = False
+        with contextlib.suppress(CoreError):
+            self.center.set_state(int(aid), AgentState.BUSY, "phone_lost")
+        with self.center.db.session() as s:
+            call = s.get(Call, lc.call_id)
+            if call is not None:
+                call.ended_at, call.hangup_by = None, None
+            for leg in s.scalars(
+                select(CallLeg).where(
+                    CallLeg.call_id == lc.call_id, CallLeg.party == Party.CUSTOMER
+                )
+            ):
+                leg.ended_at, leg.hangup_by = None, None
+        return True
+
+    # ---- voicemail (CC-04) ----------------------------------------------------------------
+
+    def _voicemail_path(self, lc: LineCall) -> Path:
+        folder = self.recordings / "voicemail"
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder / f"{lc.call_id}.wav"
+
+    def _voicemail(self, lc: LineCall, box: str) -> None:
+        """Say the voicemail prompt and the beep; the message is recorded after them."""
+        if lc.voicemail is not None:
+            return
+        lc.voicemail = VoicemailTake(box, self._voicemail_path(lc))
+        self._voicemail_play(lc)
+
+    def _voicemail_play(self, lc: LineCall) -> None:
+        if lc.ended:
+            return
+        lc.queued = False
+        _cancel(lc.ivr_timer)
+        lc.ivr_timer = None
+        self.switch.stop_playback(lc.customer_leg)
+        self.switch.play(lc.customer_leg, ["voicemail", "beep"], interruptible=False)
+
+    def _voicemail_record(self, lc: LineCall) -> None:
+        vm = lc.voicemail
+        assert vm is not None and self._loop is not None
+        wav = wave.open(str(vm.path), "wb")  # noqa: SIM115 - open for the message
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(8000)
+        vm.wav = wav
+        self.switch.tap(lc.customer_leg, vm.add)
+
+        def too_long() -> None:
+            if lc.voicemail is vm and vm.wav is not None:
+                self._voicemail_done(lc, "max_length")
+                self._close(lc, ["goodbye"])
+
+        vm.timer = self._loop.call_later(
+            self.voicemail_max, self._guard, lambda _: too_long(), None
+        )
+
+    def _voicemail_done(self, lc: LineCall, ended_by: str) -> None:
+        """Close the message's WAV and store its row (once)."""
+        vm = lc.voicemail
+        if vm is None or vm.wav is None:
+            return
+        _cancel(vm.timer)
+        with contextlib.suppress(SwitchError):
+            self.switch.tap(lc.customer_leg, None)
+        wav, vm.wav = vm.wav, None
+        wav.close()
+        self._core(self._store_voicemail, lc, vm, ended_by, dt.datetime.now(dt.UTC))
+
+    def _reopen_cdr(self, call_id: str) -> None:
+        with self.center.db.session() as s:
+            call = s.get(Call, call_id)
+            if call is not None:
+                call.ended_at = None
+
+    def _store_voicemail(
+        self, lc: LineCall, vm: VoicemailTake, ended_by: str, at: dt.datetime
+    ) -> None:
+        from kefu.store.models import Disposition
+
+        with self.center.db.session() as s:
+            call = s.get(Call, lc.call_id)
+            if call is not None and call.answered_at is None:
+                call.disposition = Disposition.VOICEMAIL
+            s.add(
+                Voicemail(
+                    call_id=lc.call_id,
+                    box=vm.box,
+                    caller=lc.caller,
+                    path=str(vm.path),
+                    duration_s=vm.frames / 8000.0,
+                    ended_by=ended_by,
+                    created_at=at,
+                )
+            )
+
     def _call_ended(self, lc: LineCall, ev: CallEnded) -> None:
         if lc.ivr_timer is not None:
             lc.ivr_timer.cancel()
         lc.ended = True  # stays in `calls` until its CDR is finished
+        if lc.voicemail is not None:
+            self._voicemail_done(lc, "hangup")
+        self._core(self._restore_busy, lc)
         if lc.in_core:  # the switch lost the call without a BYE we saw
             lc.in_core = False
             self._core(self._caller_gone, lc.call_id)
         self._core(self._finish_cdr, lc, ev.at, then=lambda _: self._forget(lc))
+
+    def _restore_busy(self, lc: LineCall) -> None:
+        for aid, before in lc.busy_agents.items():  # CC-14: back to what they were
+            view = self.center.agent_view(int(aid))
+            if view.state is AgentState.BUSY and view.reason == "extension_call":
+                with contextlib.suppress(CoreError):
+                    self.center.set_state(int(aid), before)
 
     def _caller_gone(self, call_id: str) -> None:
         with contextlib.suppress(CoreError):
@@ -738,15 +994,53 @@ class SipLine:
                 _cancel(lc.ivr_timer)
                 lc.ivr_timer = None
                 self._offer(lc, c.queue, c.priority, dict(c.variables))
-            elif isinstance(c, ivr.Hangup | ivr.SendToVoicemail | ivr.TransferOutside):
-                # voicemail and outside transfer from the IVR are not carried on SIP yet
+            elif isinstance(c, ivr.SendToVoicemail):
+                self._voicemail(lc, c.box)
+            elif isinstance(c, ivr.TransferOutside):
+                _cancel(lc.ivr_timer)
+                lc.ivr_timer = None
+                self._ivr_outside(lc, c.number)
+            elif isinstance(c, ivr.Hangup):
                 _cancel(lc.ivr_timer)
                 lc.ivr_timer = None
                 self.switch.hangup_call(lc.call_id)
             elif isinstance(c, ivr.VerifyPassword | ivr.Lookup | ivr.ChargePayment):
-                log.warning("sip line: IVR service %s not wired; hanging up", type(c).__name__)
-                self.switch.hangup_call(lc.call_id)
+                self._loop_soon(lc, self._ivr_service(lc, c))
         self._arm_ivr_timer(lc)
+
+    def _ivr_service(
+        self, lc: LineCall, c: ivr.VerifyPassword | ivr.Lookup | ivr.ChargePayment
+    ) -> ivr.Event:
+        """Ask the back office; a failure (or none configured) is the core's failure event."""
+        svc = self.ivr_services
+        try:
+            if isinstance(c, ivr.VerifyPassword):
+                return ivr.PasswordChecked(svc.verify_password(c.account, c.password))
+            if isinstance(c, ivr.Lookup):
+                values = svc.lookup(c.action, dict(c.args))
+                return ivr.LookupResult(values is not None, tuple((values or {}).items()))
+            return ivr.PaymentResult(svc.charge(c.appointment_id, c.amount))
+        except Exception:  # a broken back office must not drop the caller
+            log.exception("sip line: IVR service %s failed", type(c).__name__)
+            if isinstance(c, ivr.VerifyPassword):
+                return ivr.PasswordChecked(False)
+            if isinstance(c, ivr.Lookup):
+                return ivr.LookupResult(False)
+            return ivr.PaymentResult(False)
+
+    def _ivr_outside(self, lc: LineCall, number: str) -> None:
+        """The IVR hands the caller to an outside number, through the trunk."""
+        if self.trunk is None:
+            log.warning("sip line: IVR transfer to %s but no trunk is configured", number)
+            self._close(lc, ["goodbye"])
+            return
+        try:
+            lc.agent = ("outside", self.switch.dial_out(lc.call_id, number, self.trunk))
+        except SwitchError as exc:
+            log.warning("sip line: IVR transfer to %s: %s", number, exc)
+            self._close(lc, ["goodbye"])
+            return
+        self.switch.play(lc.customer_leg, ["transfer"], interruptible=False)
 
     def _loop_soon(self, lc: LineCall, event: ivr.Event) -> None:
         assert self._loop is not None
@@ -854,11 +1148,23 @@ class SipLine:
                 leg, lc.supervisor_leg, lc.supervisor_id = lc.supervisor_leg, None, None
                 self.switch.hangup(leg)
         elif isinstance(c, cmd.Intercept):
+            lc.agent = None  # the agent's leg is dropped when the supervisor takes over
+            lc.intercepted = True
+            lc.supervisor_id = c.supervisor_id
+            lc.supervisor_mode = MixMode.INTERCEPT
             if lc.supervisor_leg is not None:
-                lc.agent = None
-                lc.intercepted = True
-                lc.supervisor_id = c.supervisor_id
                 self.switch.supervise(c.call_id, lc.supervisor_leg, MixMode.INTERCEPT)
+            else:  # not monitoring yet: ring the supervisor; the agent talks until it answers
+                sup = c.supervisor_id
+                self._core(
+                    self._extension_of, sup, then=lambda ext: self._intercept_ring(lc, sup, ext)
+                )
+        elif isinstance(c, cmd.Mute):
+            self.switch.mute(c.call_id, c.muted)
+        elif isinstance(c, cmd.SendToVoicemail):  # queue overflow to voicemail
+            lc.in_core = False
+            self._voicemail(lc, c.queue)
+            self._core(self._reopen_cdr, c.call_id)  # it ends after the message, not now
         elif isinstance(c, cmd.DialOutside):
             if self.trunk is not None:
                 number = c.number
@@ -885,14 +1191,26 @@ class SipLine:
             self._reject(lc, _REJECT_STATUS.get(c.reason, 480))
         elif isinstance(c, cmd.Hangup):
             lc.in_core = False
+            if lc.voicemail is not None:  # the agent's phone vanished: the caller leaves a message
+                return
             if lc.in_survey:  # 满意度调查: the customer stays on to rate the call
                 self.switch.play(lc.customer_leg, ["survey"], interruptible=True)
             else:
                 self.switch.hangup_call(c.call_id)
         elif isinstance(c, cmd.CallRecord) and c.outcome.value != "answered":
             lc.in_core = False
-            if c.outcome.value != "abandoned":
+            if c.outcome.value not in ("abandoned", "voicemail"):
                 self.switch.hangup_call(c.call_id)
+
+    def _intercept_ring(self, lc: LineCall, sup: str, ext: str | None) -> None:
+        if lc.ended or lc.supervisor_leg is not None or lc.supervisor_id != sup:
+            return
+        if ext is not None and self.switch.registrar.lookup(ext) is not None:
+            lc.supervisor_leg = self.switch.ring(lc.call_id, ext, role=LegRole.SUPERVISOR)
+        else:  # as if the supervisor's phone had refused: the core ends the call
+            log.warning("sip line: intercept by %s: no phone registered", sup)
+            lc.in_core = False
+            self._core(self.center.apply, AgentHungUp(sup, lc.call_id, self.center.now()))
 
     def _ring_supervisor(self, lc: LineCall, supervisor: str, ext: str | None) -> None:
         if ext is None or lc.ended or lc.supervisor_id != supervisor:  # stopped meanwhile
@@ -1060,6 +1378,11 @@ class SipLine:
             return a.extension if a is not None else None
 
 
+def _recording(lc: LineCall) -> bool:
+    """Whether the caller's voicemail message is being recorded."""
+    return lc.voicemail is not None and lc.voicemail.wav is not None
+
+
 def _cancel(handle: asyncio.TimerHandle | None) -> None:
     if handle is not None:
         handle.cancel()
@@ -1114,6 +1437,7 @@ async def open_line(center: Center, settings: Settings) -> SipLine:
         port=settings.sip_port,
         tcp=settings.sip_tcp,
         trunk_allow=tuple(settings.sip_trunk_allow),
+        codecs=settings.sip_codec_types,
         id_prefix=f"sip{int(time.time())}-",  # call ids stay unique across restarts
     )
     if gateway:
@@ -1129,6 +1453,8 @@ async def open_line(center: Center, settings: Settings) -> SipLine:
         trunk="gateway" if gateway else None,
         outside_prefix=settings.sip_outside_prefix,
         survey=settings.sip_survey,
+        lost_agent=settings.sip_lost_agent,
+        voicemail_max=settings.sip_voicemail_max_s,
     )
     from kefu.services.call_scoring import CallScorer
 

@@ -1,10 +1,12 @@
 """One RTP endpoint per leg: a bare asyncio DatagramProtocol, header parsing with struct.
 
 Packets are accepted only from the address the peer's SDP named (RTP from an unexpected
-source is counted and ignored). Outgoing packets carry our own SSRC, sequence and timestamp:
-forwarded packets keep the source's timestamp spacing through an offset that is re-based
-whenever the source changes (peer SSRC change, or after we played our own audio), so the
-receiver sees one continuous stream.
+source is counted and ignored). RTCP is neither sent nor used: on this port (rtcp-mux) it is
+recognised by its packet type and dropped; sent to port+1, it finds no socket or another
+leg's endpoint, which drops it by its source. Outgoing packets carry our own SSRC, sequence
+and timestamp: forwarded packets keep the source's timestamp spacing through an offset that
+is re-based whenever the source changes (peer SSRC change, or after we played our own
+audio), so the receiver sees one continuous stream.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ class RtpEndpoint(asyncio.DatagramProtocol):
         self.rx_packets = 0
         self.tx_packets = 0
         self.ignored = 0
+        self.rtcp = 0  # RTCP packets seen on this port (dropped: we neither need nor send RTCP)
         self._src_ssrc: int | None = None
         self._offset = 0
         self._fresh = True  # next forwarded packet re-bases the timestamp offset
@@ -61,6 +64,9 @@ class RtpEndpoint(asyncio.DatagramProtocol):
         if self.remote is None or (addr[0], addr[1]) != self.remote:
             self.ignored += 1
             return
+        if len(data) >= 2 and 192 <= data[1] <= 223:  # RTCP on this port (RFC 5761 4)
+            self.rtcp += 1
+            return
         if len(data) < 12 or data[0] >> 6 != 2:
             self.ignored += 1
             return
@@ -78,8 +84,6 @@ class RtpEndpoint(asyncio.DatagramProtocol):
             self.ignored += 1
             return
         pt = b1 & 0x7F
-        if 72 <= pt <= 76:  # RTCP on the RTP port (rtcp-mux); not used
-            return
         now = time.monotonic()
         self.last_rx = now
         self.rx_packets += 1
@@ -105,7 +109,7 @@ class RtpEndpoint(asyncio.DatagramProtocol):
         ts = (src_ts + self._offset) & 0xFFFFFFFF
         self._emit(pt, ts, marker, payload)
         # next own packet continues after this one
-        self.ts = (ts + (160 if pt in (0, 8) else 0)) & 0xFFFFFFFF
+        self.ts = (ts + (160 if pt in (0, 8, 9) else 0)) & 0xFFFFFFFF  # 9: G.722's 8 kHz clock
 
     def _emit(self, pt: int, ts: int, marker: bool, payload: bytes) -> None:
         if self.transport is None or self.remote is None:

@@ -1,4 +1,4 @@
-"""The SDP we offer and answer: one audio stream, G.711 μ/A-law and telephone-event."""
+"""The SDP we offer and answer: one audio stream, G.711 μ/A-law, G.722 and telephone-event."""
 
 from __future__ import annotations
 
@@ -8,9 +8,30 @@ from dataclasses import dataclass
 from aiosipua import SdpMessage, parse_sdp
 
 from kefu.audio.g711 import PCMA, PCMU
+from kefu.audio.g722 import G722
 
-CODEC_NAMES = {PCMU: "PCMU", PCMA: "PCMA"}
+# G.722's rtpmap says 8000 although it carries 16 kHz audio (RFC 3551 4.5.2)
+CODEC_NAMES = {PCMU: "PCMU", PCMA: "PCMA", G722: "G722"}
 NAME_TO_PT = {v: k for k, v in CODEC_NAMES.items()}
+
+
+def choose_codec(ours: tuple[int, ...], offered: tuple[int, ...]) -> int | None:
+    """The codec to answer with: the first of our preference order that the peer offers."""
+    return next((c for c in ours if c in offered), None)
+
+
+def parse_codecs(names: list[str] | tuple[str, ...], where: str) -> tuple[int, ...]:
+    """Codec names (PCMU, PCMA, G722; any case) to payload types, in the given order."""
+    out: list[int] = []
+    for n in names:
+        pt = NAME_TO_PT.get(n.strip().upper())
+        if pt is None:
+            raise ValueError(f"{where}: unknown codec {n!r}; use PCMU, PCMA or G722")
+        if pt not in out:
+            out.append(pt)
+    if not out:
+        raise ValueError(f"{where}: no codec given")
+    return tuple(out)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,9 @@
 """A small SIP phone on aiosipua + our RTP endpoint: registers, auto-answers or dials, sends a
 tone (or any PCM) and keeps what it hears with arrival times.
 
+With G.722 it behaves like a wideband phone: it sends a 16 kHz tone encoded at 16 kHz and
+decodes what it hears at 16 kHz, then decimates it to 8 kHz so `heard` has one rate.
+
 It is the agent's phone in tests and in the load benchmark, and a hand tool
 (`kefu switch phone`). It handles one call at a time.
 """
@@ -27,11 +30,12 @@ from aiosipua.dialog import Dialog, DialogState
 
 from kefu.audio.frames import FRAME, RATE, Pcm
 from kefu.audio.g711 import DECODERS, ENCODERS
+from kefu.audio.g722 import G722, WIDE_FRAME, WIDE_RATE, Decimator, WidebandG722
 from kefu.audio.tones import sine
 from kefu.telephony.sip.b2bua import free_port
 from kefu.telephony.sip.rtp import RtpEndpoint
 from kefu.telephony.sip.sdp import build_sdp as make_sdp
-from kefu.telephony.sip.sdp import read_sdp
+from kefu.telephony.sip.sdp import choose_codec, read_sdp
 from kefu.telephony.sip.transport import UdpTransport
 from kefu.telephony.sip.uas import RetransmitSafeUas
 
@@ -71,6 +75,7 @@ class Softphone:
         self.host = host
         self.realm = realm
         self.tone = sine(tone_hz, 1.0)  # 1 s is a whole number of periods for integer Hz
+        self.tone_wide = sine(tone_hz, 1.0, rate=WIDE_RATE)
         self.codecs = codecs
         self.auto_answer = auto_answer
         self.answer_delay = answer_delay
@@ -90,6 +95,8 @@ class Softphone:
         self.remote_sip: tuple[str, int] | None = None
         self.ep: RtpEndpoint | None = None
         self.codec = 0
+        self.wide: WidebandG722 | None = None  # G.722 state while the call uses it
+        self._decimate = Decimator()
         self.dtmf_pt: int | None = None
         self.bye_received = False
         self.last_invite_uri = ""
@@ -152,7 +159,7 @@ class Softphone:
 
     async def _answer(self, inc: IncomingCall) -> None:
         offer = read_sdp(inc.invite.text)
-        codec = next((c for c in (offer.codecs if offer else ()) if c in self.codecs), None)
+        codec = choose_codec(self.codecs, offer.codecs) if offer else None
         if offer is None or codec is None:
             inc.reject(488)
             self.incoming = None
@@ -167,13 +174,21 @@ class Softphone:
             return
         ep = await self._open_media()
         ep.remote = offer.addr
-        self.codec, self.dtmf_pt = codec, offer.dtmf_pt
+        self._set_codec(codec)
+        self.dtmf_pt = offer.dtmf_pt
         inc.accept(parse_sdp(make_sdp(self.host, ep.local[1], (codec,), offer.dtmf_pt)))
         self.calls_answered += 1
         self._media_up()
 
-    async def dial(self, number: str, switch: tuple[str, int], timeout: float = 5.0) -> None:
-        """Call `number` at the switch and wait for the answer."""
+    async def dial(
+        self,
+        number: str,
+        switch: tuple[str, int],
+        timeout: float = 5.0,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        """Call `number` at the switch and wait for the answer (`headers`: extra INVITE headers,
+        e.g. Session-Expires)."""
         assert self.uac is not None
         ep = await self._open_media()
         self.answered.clear()
@@ -185,6 +200,7 @@ class Softphone:
             switch,
             parse_sdp(sdp),
             auth=SipDigestAuth(self.extension, self.password),
+            extra_headers=headers,
         )
         self.outgoing, self.remote_sip = out, switch
         await out.wait_answered(timeout)
@@ -192,8 +208,14 @@ class Softphone:
         if ans is None or not ans.codecs:
             raise RuntimeError("answer without usable SDP")
         ep.remote = ans.addr
-        self.codec, self.dtmf_pt = ans.codecs[0], ans.dtmf_pt
+        self._set_codec(ans.codecs[0])
+        self.dtmf_pt = ans.dtmf_pt
         self._media_up()
+
+    def _set_codec(self, codec: int) -> None:
+        self.codec = codec
+        self.wide = WidebandG722() if codec == G722 else None
+        self._decimate = Decimator()
 
     def _media_up(self) -> None:
         self.answered.set()
@@ -203,12 +225,14 @@ class Softphone:
     async def _send_loop(self) -> None:
         loop = asyncio.get_running_loop()
         nxt = loop.time()
-        enc = ENCODERS[self.codec]
+        wide = self.wide
+        enc = wide.encode if wide is not None else ENCODERS[self.codec]
+        tone, step = (self.tone_wide, WIDE_FRAME) if wide is not None else (self.tone, FRAME)
         while self.ep is not None and self.ep.transport is not None:
-            i = self._pos % len(self.tone)
-            frame = self.tone[i : i + FRAME]
-            self._pos += FRAME
-            self.ep.send(self.codec, enc(frame))
+            i = self._pos % len(tone)
+            frame = tone[i : i + step]
+            self._pos += step
+            self.ep.send(self.codec, enc(frame))  # G.722's RTP clock is 8 kHz: 160 per frame
             nxt += FRAME / RATE
             await asyncio.sleep(max(0.0, nxt - loop.time()))
 
@@ -217,6 +241,8 @@ class Softphone:
     ) -> None:
         if pt in DECODERS:
             self.heard.frames.append((now, DECODERS[pt](payload)))
+        elif pt == G722 and self.wide is not None:
+            self.heard.frames.append((now, self._decimate(self.wide.decode(payload))))
 
     def _dialog(self) -> Dialog | None:
         if self.incoming is not None:
@@ -272,6 +298,10 @@ class Softphone:
 
     def _on_reinvite(self, inc: IncomingCall) -> None:
         assert self.ep is not None
+        out = self.outgoing
+        if out is not None and out._session_timer is not None:
+            # aiosipua 0.7.1 re-arms a UAC's session watchdog on UPDATE but not on re-INVITE
+            out._session_timer.refreshed()
         offer = read_sdp(inc.invite.text) if inc.invite.body else None
         direction = {"sendonly": "recvonly", "recvonly": "sendonly"}.get(
             offer.direction if offer else "sendrecv", "sendrecv"
