@@ -9,9 +9,9 @@ from __future__ import annotations
 import datetime as dt
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -20,6 +20,9 @@ from pydantic_settings import (
 )
 
 from kefu.errors import ConfigError
+
+if TYPE_CHECKING:
+    from kefu.core.calling_hours import CallingHours
 
 DEFAULT_CONFIG_FILE = "kefu.toml"
 
@@ -68,6 +71,19 @@ class Settings(BaseSettings):
         default=dt.time(3, 0),
         description="local time (Asia/Shanghai) of the daily recording purge in `kefu serve`",
     )
+    outbound_hours_open: str = Field(
+        default="07:00", description="SLA-03: no outbound call before this local time (HH:MM)"
+    )
+    outbound_hours_close: str = Field(
+        default="22:00", description="SLA-03: no outbound call from this local time on (HH:MM)"
+    )
+    outbound_quiet_hours: list[str] = Field(
+        default_factory=lambda: ["12:00-14:00", "18:00-19:00"],
+        description="SLA-03: lunch, rest and meal times without outbound calls (HH:MM-HH:MM)",
+    )
+    outbound_timezone: str = Field(
+        default="Asia/Shanghai", description="the timezone of the outbound hours"
+    )
     log_level: str = "info"
 
     @field_validator("sip_codecs")
@@ -77,6 +93,36 @@ class Settings(BaseSettings):
 
         parse_codecs(v, "sip_codecs")  # raises ValueError naming the bad one
         return v
+
+    @field_validator("outbound_timezone")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown timezone {v!r}") from None
+        return v
+
+    @model_validator(mode="after")
+    def _hours_readable(self) -> Settings:
+        from kefu.core.errors import ConfigInvalid
+
+        try:
+            _ = self.calling_hours
+        except ConfigInvalid as exc:
+            raise ValueError(str(exc)) from None
+        return self
+
+    @property
+    def calling_hours(self) -> CallingHours:
+        """SLA-03 as a rule (raises ConfigInvalid naming the bad setting)."""
+        from kefu.core.calling_hours import parse_hours
+
+        return parse_hours(
+            self.outbound_hours_open, self.outbound_hours_close, self.outbound_quiet_hours
+        )
 
     @property
     def sip_codec_types(self) -> tuple[int, ...]:

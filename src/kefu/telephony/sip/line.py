@@ -27,9 +27,11 @@ import logging
 import time
 import wave
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
@@ -38,6 +40,7 @@ from kefu.core import commands as cmd
 from kefu.core import ivr_events as ivr
 from kefu.core.agent import AgentState
 from kefu.core.calendar import HolidayCalendar
+from kefu.core.calling_hours import CallingHours, normalise_number
 from kefu.core.errors import CoreError, PermissionDenied
 from kefu.core.events import (
     AgentHungUp,
@@ -50,7 +53,7 @@ from kefu.core.events import (
 from kefu.core.ivr import IvrSession
 from kefu.core.ivr_flow import Flow, parse_flow
 from kefu.core.supervision import MonitorMode
-from kefu.errors import ConfigError
+from kefu.errors import ConfigError, KefuError
 from kefu.store.db import Database
 from kefu.store.models import (
     Agent,
@@ -129,6 +132,28 @@ class LineCall:
     in_survey: bool = False  # the agent hung up; the customer rates the call by key (CC-11)
     consult: tuple[str, str] | None = None  # attended transfer: (target, its leg)
     parties: dict[str, str] = field(default_factory=dict)  # three-way party -> its leg
+    dial: ClickDial | None = None  # click-to-dial: the agent's phone first, then the customer
+
+
+@dataclass
+class ClickDial:
+    """A click-to-dial call: the agent's phone is the A-leg, the customer is dialled after."""
+
+    agent_id: str
+    extension: str
+    number: str
+    restore: AgentState | None = None  # the state the call made busy, given back after
+    agent_answered: bool = False
+    customer_answered: bool = False
+    outcome: str = "agent_no_answer"  # answered | busy | no_answer | agent_no_answer | failed
+
+
+class DialRefused(KefuError):
+    """Click-to-dial cannot start; `reason` is a stable id (the web maps it to a status)."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        self.reason = reason
+        super().__init__(message)
 
 
 @dataclass
@@ -148,6 +173,14 @@ class SipLine:
     on_call_ended: list[Any] = field(default_factory=list)  # callbacks(call_id)
     # the last announcements said (call id, prompt names), for the console and tests
     played: deque[tuple[str, tuple[str, ...]]] = field(default_factory=lambda: deque(maxlen=200))
+    # SLA-03: outbound calls only inside these local hours (None: not enforced)
+    hours: CallingHours | None = None
+    hours_tz: str = "Asia/Shanghai"
+    wall_clock: Callable[[], float] = time.time  # the hours rule's clock (tests inject one)
+    outbound_caller_id: str | None = None  # shown to dialled customers; None: the extension
+    dial_timeout: float = 30.0  # how long click-to-dial rings the agent, then the customer
+    # the outcomes of the last click-to-dial calls (call id, outcome), for the console and tests
+    dialled: deque[tuple[str, str]] = field(default_factory=lambda: deque(maxlen=200))
     _ext_agent: dict[str, str] = field(default_factory=dict)  # extension -> agent id
     _loop: asyncio.AbstractEventLoop | None = None
 
@@ -306,6 +339,9 @@ class SipLine:
             if self.trunk is None or not allowed:  # AG-08: outside lines by permission only
                 self.switch.reject(ev.call_id, 403)
                 return True
+            if self.hours_refusal() is not None:  # SLA-03: not at night, lunch or dinner
+                self.switch.reject(ev.call_id, 403)
+                return True
         lc = LineCall(ev.call_id, ev.leg_id, ev.caller, ev.dialed, ev.at, direct=True)
         self.calls[ev.call_id] = lc
         self._store_arrival(lc, "internal" if callee is not None else "outbound", caller)
@@ -409,6 +445,9 @@ class SipLine:
             self._moh(lc)
 
     def _answered(self, lc: LineCall, ev: LegAnswered) -> None:
+        if lc.dial is not None:
+            self._dial_answered(lc, lc.dial, ev)
+            return
         if ev.leg_id == lc.customer_leg:
             return
         if self._transfer_leg_answered(lc, ev):
@@ -446,6 +485,9 @@ class SipLine:
                 return
 
     def _leg_ended(self, lc: LineCall, ev: LegEnded) -> None:
+        if lc.dial is not None:
+            self._dial_leg_ended(lc, lc.dial, ev)
+            return
         if self._transfer_leg_ended(lc, ev):
             return
         if ev.leg_id == lc.customer_leg:
@@ -528,6 +570,8 @@ class SipLine:
         if lc.ivr_timer is not None:
             lc.ivr_timer.cancel()
         self.calls.pop(lc.call_id, None)
+        if lc.dial is not None:
+            self._dial_ended(lc, lc.dial)
         if lc.in_core:  # the switch lost the call without a BYE we saw
             lc.in_core = False
             with contextlib.suppress(CoreError):
@@ -758,6 +802,229 @@ class SipLine:
             if c.outcome.value != "abandoned":
                 self.switch.hangup_call(c.call_id)
 
+    # ---- click-to-dial and the outbound hours (SLA-03) -----------------------------------
+
+    def hours_refusal(self) -> str | None:
+        """Why an outbound call may not start now (SLA-03), or None when it may."""
+        if self.hours is None:
+            return None
+        tz = ZoneInfo(self.hours_tz)
+        local = dt.datetime.fromtimestamp(self.wall_clock(), tz)
+        if self.hours.allows(local.time()):
+            return None
+        return (
+            f"outbound calls are allowed only {self.hours.describe()} ({self.hours_tz}); "
+            f"it is {local:%H:%M} there now"
+        )
+
+    def _busy_with_call(self, agent_id: str, extension: str) -> bool:
+        for lc in self.calls.values():
+            if lc.dial is not None and lc.dial.agent_id == agent_id:
+                return True
+            if lc.agent is not None and lc.agent[0] == agent_id:
+                return True
+            if agent_id in lc.rings or (lc.direct and lc.caller == extension):
+                return True
+        return False
+
+    def click_to_dial(self, agent_id: int, number: str) -> str:
+        """Ring the agent's phone (showing the customer's number); once it answers, dial the
+        customer through the trunk. Returns the call id. Call on the event loop.
+
+        Raises `DialRefused` (reason: bad-number, no-trunk, outside-hours, not-logged-in,
+        on-call, not-registered) before anything rings.
+        """
+        try:
+            bare = normalise_number(number)
+        except ValueError as exc:
+            raise DialRefused("bad-number", str(exc)) from None
+        if self.trunk is None:
+            raise DialRefused(
+                "no-trunk", "no trunk for outside numbers is configured (KEFU_SIP_GATEWAY)"
+            )
+        refusal = self.hours_refusal()
+        if refusal is not None:
+            raise DialRefused("outside-hours", refusal)
+        aid = str(agent_id)
+        view = self.center.agent_view(agent_id)
+        if view.state is AgentState.LOGGED_OUT:
+            raise DialRefused("not-logged-in", "log the seat in before dialling")
+        with self.center.db.session() as s:
+            agent = s.get(Agent, agent_id)
+            extension = agent.extension if agent is not None else ""
+        if view.state in (AgentState.RINGING, AgentState.ON_CALL, AgentState.ON_HOLD) or (
+            self._busy_with_call(aid, extension)
+        ):
+            raise DialRefused("on-call", "the agent is already on a call")
+        if not extension or self.switch.registrar.lookup(extension) is None:
+            raise DialRefused(
+                "not-registered",
+                f"the phone of extension {extension or '(none)'} is not registered: "
+                "start the softphone and try again",
+            )
+        try:
+            call_id, leg = self.switch.originate(extension, bare, timeout=self.dial_timeout)
+        except SwitchError as exc:
+            raise DialRefused("not-registered", str(exc)) from None
+        now = time.time()
+        lc = LineCall(call_id, leg, extension, bare, now, dial=ClickDial(aid, extension, bare))
+        self.calls[call_id] = lc
+        from kefu.store.models import Direction
+
+        with self.center.db.session() as s:
+            s.add(
+                Call(
+                    id=call_id,
+                    direction=Direction.OUTBOUND,
+                    agent_id=agent_id,
+                    caller=self.outbound_caller_id or extension,
+                    callee=bare,
+                    offered_at=_dt(now),
+                    ringing_at=_dt(now),
+                )
+            )
+            s.flush()
+            s.add(
+                CallLeg(
+                    call_id=call_id,
+                    party=Party.AGENT,
+                    address=extension,
+                    agent_id=agent_id,
+                    started_at=_dt(now),
+                )
+            )
+        # the core must not offer a queue call to the seat meanwhile: busy until the end
+        if view.state in (AgentState.IDLE, AgentState.AFTER_CALL_WORK):
+            with contextlib.suppress(CoreError):
+                self.center.set_state(agent_id, AgentState.BUSY, "click_to_dial")
+                lc.dial.restore = AgentState.IDLE  # type: ignore[union-attr]
+        self.center.hub.publish(
+            f"agent:{aid}", {"type": "dialing", "call_id": call_id, "number": bare}
+        )
+        return call_id
+
+    def _dial_cdr(
+        self,
+        lc: LineCall,
+        *,
+        agent_answered: float | None = None,
+        customer_dialled: bool = False,
+        customer_answered: float | None = None,
+        disposition: Any = None,
+    ) -> None:
+        """Update the click-to-dial CDR: the call row and its agent and customer legs."""
+        with self.center.db.session() as s:
+            call = s.get(Call, lc.call_id)
+            legs = {
+                leg.party: leg
+                for leg in s.scalars(select(CallLeg).where(CallLeg.call_id == lc.call_id))
+            }
+            if agent_answered is not None and Party.AGENT in legs:
+                legs[Party.AGENT].answered_at = _dt(agent_answered)
+            if customer_dialled and Party.CUSTOMER not in legs:
+                s.add(
+                    CallLeg(
+                        call_id=lc.call_id,
+                        party=Party.CUSTOMER,
+                        address=lc.dialed,
+                        started_at=_dt(time.time()),
+                    )
+                )
+            if customer_answered is not None:
+                if Party.CUSTOMER in legs:
+                    legs[Party.CUSTOMER].answered_at = _dt(customer_answered)
+                if call is not None:
+                    call.answered_at = _dt(customer_answered)
+            if disposition is not None and call is not None:
+                call.disposition = disposition
+
+    def _dial_answered(self, lc: LineCall, d: ClickDial, ev: LegAnswered) -> None:
+        if ev.leg_id == lc.customer_leg and not d.agent_answered:
+            # the agent took the call: now the customer's phone rings through the trunk;
+            # the agent hears ringback meanwhile
+            d.agent_answered = True
+            self._dial_cdr(lc, agent_answered=ev.at)
+            self.switch.ringback_tone(lc.customer_leg)
+            assert self.trunk is not None
+            try:
+                leg = self.switch.dial_out(
+                    lc.call_id,
+                    d.number,
+                    self.trunk,
+                    timeout=self.dial_timeout,
+                    caller=self.outbound_caller_id or d.extension,
+                )
+            except SwitchError as exc:
+                log.warning("click-to-dial %s: %s", lc.call_id, exc)
+                d.outcome = "failed"
+                self._close(lc, ["extension_no_answer", "goodbye"])
+                return
+            lc.agent = ("outside", leg)
+            self._dial_cdr(lc, customer_dialled=True)
+        elif lc.agent is not None and ev.leg_id == lc.agent[1]:
+            d.customer_answered = True
+            d.outcome = "answered"
+            self.switch.bridge(lc.call_id, ev.leg_id)
+            # CC-04: recorded like every call, the customer left and the agent right
+            lc.recording = self.recordings / f"{lc.call_id}.wav"
+            self.switch.record(lc.call_id, lc.recording, swap=True)
+            from kefu.store.models import Disposition
+
+            self._dial_cdr(lc, customer_answered=ev.at, disposition=Disposition.ANSWERED)
+
+    def _dial_leg_ended(self, lc: LineCall, d: ClickDial, ev: LegEnded) -> None:
+        from kefu.store.models import Disposition
+
+        if ev.leg_id == lc.customer_leg:  # the agent's phone
+            if not d.agent_answered:  # declined or never answered: nobody else was dialled
+                d.outcome = "agent_no_answer"
+                lc.hangup_by = Party.AGENT if ev.by is HangupBy.REJECTED else Party.SYSTEM
+                self._dial_cdr(lc, disposition=Disposition.ABANDONED)
+            elif ev.by is HangupBy.REMOTE:
+                lc.hangup_by = Party.AGENT
+                if not d.customer_answered:  # the agent gave up while the customer rang
+                    d.outcome = "no_answer"
+                    self._dial_cdr(lc, disposition=Disposition.ABANDONED)
+            else:
+                lc.hangup_by = lc.hangup_by or Party.SYSTEM
+            return
+        if lc.agent is None or ev.leg_id != lc.agent[1]:
+            return
+        lc.agent = None
+        if d.customer_answered:
+            if ev.by is HangupBy.REMOTE:
+                lc.hangup_by = Party.CUSTOMER
+            self.switch.hangup_call(lc.call_id)
+        elif ev.by is not HangupBy.PEER_LEG:  # busy or no answer: the agent hears why
+            busy = ev.status in (486, 600, 603)
+            d.outcome = "busy" if busy else "no_answer"
+            lc.hangup_by = Party.CUSTOMER if busy else Party.SYSTEM
+            self._dial_cdr(lc, disposition=Disposition.REJECTED if busy else Disposition.ABANDONED)
+            self._close(lc, ["extension_busy" if busy else "extension_no_answer", "goodbye"])
+
+    def _dial_ended(self, lc: LineCall, d: ClickDial) -> None:
+        """The seat's state comes back; the outcome is kept for the console and the audit."""
+        self.dialled.append((lc.call_id, d.outcome))
+        if d.restore is not None:
+            view = self.center.agent_view(int(d.agent_id))
+            if view.state is AgentState.BUSY and view.reason == "click_to_dial":
+                with contextlib.suppress(CoreError):
+                    self.center.set_state(int(d.agent_id), d.restore)
+        with self.center.db.session() as s:
+            agent = s.get(Agent, int(d.agent_id))
+            from kefu.store.repositories import AuditRepository
+
+            AuditRepository(s).record(
+                "agent.click_to_dial.ended",
+                actor=agent.user if agent is not None else None,
+                target=d.number,
+                detail={"call_id": lc.call_id, "agent_id": d.agent_id, "outcome": d.outcome},
+            )
+        self.center.hub.publish(
+            f"agent:{d.agent_id}",
+            {"type": "dial_ended", "call_id": lc.call_id, "outcome": d.outcome},
+        )
+
     # ---- transfer, consult and three-way calls ---------------------------------------------
 
     def _transfer_command(
@@ -951,6 +1218,8 @@ async def open_line(center: Center, settings: Settings) -> SipLine:
         trunk="gateway" if gateway else None,
         outside_prefix=settings.sip_outside_prefix,
         survey=settings.sip_survey,
+        hours=settings.calling_hours,
+        hours_tz=settings.outbound_timezone,
     )
     from kefu.services.call_scoring import CallScorer
 
