@@ -92,7 +92,7 @@ async def test_agent_first_then_customer_talk_recording_cdr(site: Site) -> None:
         await until(lambda: pstn.answered.is_set())
         # the order of the INVITEs: the trunk only after the agent's phone answered (0.3 s)
         assert pstn.invites[0][0] - agent.invites[0][0] >= 0.3
-        when, from_, uri = pstn.invites[0]
+        _, from_, uri = pstn.invites[0]
         assert uri.startswith(f"sip:{CUSTOMER}@")  # the bare number, no outside prefix
         assert "8001" in from_  # the customer sees the agent's extension
         await asyncio.sleep(0.5)
