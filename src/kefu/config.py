@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
@@ -56,6 +56,14 @@ class Settings(BaseSettings):
     sip_outside_prefix: str = Field(default="9", description="prefix of an outside number")
     sip_survey: bool = Field(
         default=False, description="after the agent hangs up, ask the caller to rate by key"
+    )
+    sip_lost_agent: Literal["requeue", "voicemail"] = Field(
+        default="requeue",
+        description="an agent's phone vanishing mid-call sends the caller back to the front "
+        "of the queue (requeue) or to leave a message (voicemail)",
+    )
+    sip_voicemail_max_s: float = Field(
+        default=120.0, gt=0, le=3600, description="longest voicemail message, in seconds"
     )
     sip_codecs: list[str] = Field(
         default_factory=lambda: ["PCMU", "PCMA", "G722"],

@@ -12,6 +12,7 @@ from kefu.store.models.calls import (
     Recording,
     SurveyResponse,
     SurveyTemplate,
+    Voicemail,
 )
 from kefu.store.models.crm import (
     BlacklistEntry,
@@ -107,4 +108,5 @@ __all__ = [
     "TicketStatus",
     "TicketType",
     "User",
+    "Voicemail",
 ]

@@ -125,6 +125,22 @@ class Recording(Base):
     purged_at: Mapped[dt.datetime | None]
 
 
+class Voicemail(Base):
+    """A caller's message (CC-03 voicemail): mono 8 kHz WAV, recorded after the prompt."""
+
+    __tablename__ = "voicemails"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    box: Mapped[str] = mapped_column(String(64))  # the IVR's box or the queue's name
+    caller: Mapped[str] = mapped_column(String(32))
+    path: Mapped[str] = mapped_column(String(512))
+    duration_s: Mapped[float]
+    ended_by: Mapped[str] = mapped_column(String(16))  # key (#), hangup, max_length
+    created_at: Mapped[dt.datetime] = mapped_column(index=True)
+    heard_at: Mapped[dt.datetime | None]
+
+
 class SurveyResponse(Base):
     """A post-call satisfaction rating by keypress (CC-11) or in chat."""
 

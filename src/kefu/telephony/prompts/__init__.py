@@ -17,6 +17,7 @@ from kefu.audio.wavfile import load_wav
 
 PROMPT_DIR = Path(__file__).parent
 MOH_NOTES = (523.25, 659.25, 783.99, 659.25)  # C5 E5 G5 E5
+BEEP_HZ = 1400.0  # the voicemail beep (apart from the test parties' tones)
 
 
 def prompt_texts() -> dict[str, str]:

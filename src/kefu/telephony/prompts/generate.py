@@ -2,7 +2,7 @@
 
 Each prompt's text lives in prompts.yaml beside this file. espeak-ng (voice `cmn`) speaks it,
 sox converts it to 8 kHz mono 16-bit, and the hold music is synthesised with numpy (a soft
-arpeggio, royalty-free by construction).
+arpeggio, royalty-free by construction), as is the beep before a voicemail message.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import numpy as np
 
 from kefu.audio.frames import RATE
 from kefu.audio.wavfile import save_wav
-from kefu.telephony.prompts import MOH_NOTES, PROMPT_DIR, prompt_texts
+from kefu.telephony.prompts import BEEP_HZ, MOH_NOTES, PROMPT_DIR, prompt_texts
 
 
 def hold_music(seconds_per_note: float = 0.4, repeats: int = 3) -> np.ndarray:
@@ -26,6 +26,13 @@ def hold_music(seconds_per_note: float = 0.4, repeats: int = 3) -> np.ndarray:
     env = np.minimum(1.0, t / 0.03) * np.exp(-t * 2.5)
     notes = [3000.0 * env * np.sin(2 * np.pi * f * t) for f in MOH_NOTES]
     return np.round(np.tile(np.concatenate(notes), repeats)).astype(np.int16)
+
+
+def beep(hz: float = BEEP_HZ, seconds: float = 0.35) -> np.ndarray:
+    """The tone after the voicemail prompt: the message starts after it."""
+    t = np.arange(int(seconds * RATE)) / RATE
+    env = np.minimum(1.0, np.minimum(t, seconds - t) / 0.01)
+    return np.round(6000.0 * env * np.sin(2 * np.pi * hz * t)).astype(np.int16)
 
 
 def speak(text: str, out: Path) -> None:
@@ -46,6 +53,8 @@ def main() -> int:
         print(f"{name}.wav  {text}")
     save_wav(PROMPT_DIR / "hold_music.wav", hold_music())
     print("hold_music.wav")
+    save_wav(PROMPT_DIR / "beep.wav", beep())
+    print("beep.wav")
     return 0
 
 

@@ -22,7 +22,7 @@ import logging
 import re
 import socket
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -162,6 +162,7 @@ class Leg:
     player_interruptible: bool = True
     mix_in: list[bytes] = field(default_factory=list)
     last_dtmf_ts: int | None = None
+    tap: Callable[[int, bytes], None] | None = None  # (pt, payload) of what the leg says
     ring_timer: asyncio.TimerHandle | None = None
     got_response: bool = False
     sdp_version: int = 1
@@ -181,6 +182,7 @@ class Call:
     recorder: StereoRecorder | None = None
     mode: MixMode = MixMode.NORMAL
     supervisor: Leg | None = None
+    muted: bool = False  # 静音: the agent's audio reaches no one (not the recording either)
     ended: bool = False
     consult: Leg | None = None  # attended transfer: talks with the bridged agent only
     extra: list[Leg] = field(default_factory=list)  # three-way parties: everyone hears all
@@ -779,6 +781,17 @@ class SipSwitch:
             call.bridged = None
             self._end_leg(agent, HangupBy.SWITCH)
 
+    def mute(self, call_id: str, muted: bool) -> None:
+        """静音: stop (or restart) carrying the agent's audio to the call."""
+        call = self._call(call_id)
+        call.muted = muted
+        if call.bridged is not None:
+            call.bridged.mix_in.clear()
+
+    def tap(self, leg_id: str, sink: Callable[[int, bytes], None] | None) -> None:
+        """Hand every audio payload the leg sends to `sink` (voicemail); None stops."""
+        self._leg(leg_id).tap = sink
+
     # ---- transfer and three-way calls -------------------------------------------------
 
     def consult(self, call_id: str, leg_id: str) -> None:
@@ -1248,6 +1261,10 @@ class SipSwitch:
             # onto the 8 kHz path: decoded once, then handled like μ-law from here on
             wide, payload, pt = payload, ulaw_encode(leg.g722.decode(payload)), PCMU
         elif pt not in DECODERS or not leg.answered:
+            return
+        if leg.tap is not None:
+            leg.tap(pt, payload)
+        if call.muted and leg is call.bridged:
             return
         rec = call.recorder
         conf = bool(call.extra) and call.supervisor is None and not call.held

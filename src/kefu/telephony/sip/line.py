@@ -30,11 +30,12 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from kefu.audio.g711 import DECODERS
 from kefu.audio.mixer import MixMode
 from kefu.core import commands as cmd
 from kefu.core import ivr_events as ivr
@@ -52,6 +53,7 @@ from kefu.core.events import (
 )
 from kefu.core.ivr import IvrSession
 from kefu.core.ivr_flow import Flow, parse_flow
+from kefu.core.routing import normalize
 from kefu.core.supervision import MonitorMode
 from kefu.errors import ConfigError, KefuError
 from kefu.store.db import Database
@@ -64,6 +66,7 @@ from kefu.store.models import (
     Party,
     Recording,
     SurveyResponse,
+    Voicemail,
 )
 from kefu.store.models.routing import IvrFlow, IvrFlowVersion
 from kefu.telephony.port import (
@@ -132,7 +135,56 @@ class LineCall:
     in_survey: bool = False  # the agent hung up; the customer rates the call by key (CC-11)
     consult: tuple[str, str] | None = None  # attended transfer: (target, its leg)
     parties: dict[str, str] = field(default_factory=dict)  # three-way party -> its leg
+    voicemail: VoicemailTake | None = None  # the caller is leaving a message (CC-03)
+    busy_agents: dict[str, AgentState] = field(default_factory=dict)  # CC-14: state before
     dial: ClickDial | None = None  # click-to-dial: the agent's phone first, then the customer
+
+
+@dataclass
+class VoicemailTake:
+    """A message being left: prompt and beep first, then the caller's audio into `path`."""
+
+    box: str
+    path: Path
+    wav: wave.Wave_write | None = None
+    frames: int = 0
+    timer: asyncio.TimerHandle | None = None
+
+    def add(self, pt: int, payload: bytes) -> None:
+        """One RTP payload from the caller (decoded to 16-bit PCM)."""
+        if self.wav is not None:
+            pcm = DECODERS[pt](payload)
+            self.wav.writeframes(pcm.astype("<i2").tobytes())
+            self.frames += len(pcm)
+
+
+class IvrServices(Protocol):
+    """The back office behind the IVR's service nodes (a bank, a booking desk)."""
+
+    def verify_password(self, account: str, password: str) -> bool:
+        """Whether `password` is the account's phone password."""
+
+    def lookup(self, action: str, args: dict[str, str]) -> dict[str, str] | None:
+        """The answer's variables, or None when the service cannot answer."""
+
+    def charge(self, appointment_id: str, amount: str) -> bool:
+        """Whether the payment went through."""
+
+
+class NoIvrServices:
+    """No back office configured: every request fails, so the flow's failure branch plays."""
+
+    def verify_password(self, account: str, password: str) -> bool:
+        """Never verified."""
+        return False
+
+    def lookup(self, action: str, args: dict[str, str]) -> dict[str, str] | None:
+        """Never answered."""
+        return None
+
+    def charge(self, appointment_id: str, amount: str) -> bool:
+        """Never charged."""
+        return False
 
 
 @dataclass
@@ -169,6 +221,10 @@ class SipLine:
     # key -> score on the reports' 1-5 scale (prompt: 1 满意, 2 一般, 3 不满意)
     survey_scores: dict[str, int] = field(default_factory=lambda: {"1": 5, "2": 3, "3": 1})
     calendar: HolidayCalendar = field(default_factory=HolidayCalendar)
+    # an agent's phone vanishing mid-call: the caller goes back to the queue, or to voicemail
+    lost_agent: Literal["requeue", "voicemail"] = "requeue"
+    voicemail_max: float = 120.0  # seconds of message before the line ends it
+    ivr_services: IvrServices = field(default_factory=NoIvrServices)
     calls: dict[str, LineCall] = field(default_factory=dict)
     on_call_ended: list[Any] = field(default_factory=list)  # callbacks(call_id)
     # the last announcements said (call id, prompt names), for the console and tests
@@ -284,6 +340,9 @@ class SipLine:
                 self._ivr(lc, ivr.DtmfDigit(ev.digit))
             elif ev.leg_id == lc.customer_leg and lc.in_survey and not lc.closing:
                 self._survey_key(lc, ev)
+            elif ev.leg_id == lc.customer_leg and ev.digit == "#" and _recording(lc):
+                self._voicemail_done(lc, "key")  # # ends the message
+                self._close(lc, ["goodbye"])
         elif isinstance(ev, PlaybackDone):
             self._playback_done(lc, ev)
         elif isinstance(ev, LegAnswered):
@@ -313,6 +372,9 @@ class SipLine:
             return
         lc = LineCall(ev.call_id, ev.leg_id, ev.caller, ev.dialed, ev.at)
         self.calls[ev.call_id] = lc
+        if normalize(ev.caller) in self.center.engine.blacklist:  # AG-14: refused unanswered
+            self._refuse_blacklisted(lc, target if kind == "queue" else None)
+            return
         self._store_arrival(lc)
         self.switch.answer(ev.call_id)
         if isinstance(target, Flow):
@@ -321,6 +383,31 @@ class SipLine:
             self._ivr_commands(lc, lc.ivr.start(now))
         else:
             self._offer(lc, str(target), 0, {})
+
+    def _refuse_blacklisted(self, lc: LineCall, queue: Flow | str | None) -> None:
+        """403 before answer. A queue number asks the core (its Reject counts in the queue's
+        figures); an IVR number is refused here, before the caller walks the menus."""
+        self._store_arrival(lc, answered=False)
+        if isinstance(queue, str):
+            lc.in_core = True
+            self.center.offer_call(lc.caller, lc.dialed, queue, call_id=lc.call_id)
+            return
+        from kefu.store.models import Disposition
+
+        with self.center.db.session() as s:
+            call = s.get(Call, lc.call_id)
+            if call is not None:
+                call.disposition = Disposition.REJECTED
+        lc.hangup_by = Party.SYSTEM
+        self.switch.reject(lc.call_id, 403)
+
+    def _mark_busy(self, lc: LineCall, aid: str) -> None:
+        """CC-14: an idle agent on an extension call is busy in the core (the ACD skips them)."""
+        a = self.center.engine.agents.get(aid)
+        if a is not None and a.state is AgentState.IDLE:
+            with contextlib.suppress(CoreError):
+                self.center.set_state(int(aid), AgentState.BUSY, "extension_call")
+                lc.busy_agents[aid] = AgentState.IDLE
 
     def _direct(self, ev: CallArrived) -> bool:
         """CC-14: an agent's phone dials another extension, or the prefix + an outside number."""
@@ -346,6 +433,7 @@ class SipLine:
         self.calls[ev.call_id] = lc
         self._store_arrival(lc, "internal" if callee is not None else "outbound", caller)
         self.switch.answer(ev.call_id)
+        self._mark_busy(lc, caller)
         if callee is None:
             assert self.trunk is not None
             lc.agent = (
@@ -355,6 +443,7 @@ class SipLine:
         elif self.switch.registrar.lookup(ev.dialed) is None:
             self._close(lc, ["extension_no_answer", "goodbye"])
         else:
+            self._mark_busy(lc, callee)
             lc.agent = (callee, self.switch.ring(ev.call_id, ev.dialed, timeout=20.0))
         return True
 
@@ -383,7 +472,12 @@ class SipLine:
         self.switch.play(lc.customer_leg, prompts, interruptible=False)
 
     def _store_arrival(
-        self, lc: LineCall, direction: str = "inbound", agent: str | None = None
+        self,
+        lc: LineCall,
+        direction: str = "inbound",
+        agent: str | None = None,
+        *,
+        answered: bool = True,
     ) -> None:
         """The CDR row from the moment the switch answers (calls ended in the IVR count too)."""
         from kefu.store.models import Direction
@@ -406,7 +500,7 @@ class SipLine:
                     party=Party.CUSTOMER,
                     address=lc.caller,
                     started_at=_dt(lc.arrived),
-                    answered_at=_dt(lc.arrived),
+                    answered_at=_dt(lc.arrived) if answered else None,
                 )
             )
 
@@ -430,6 +524,12 @@ class SipLine:
 
     def _playback_done(self, lc: LineCall, ev: PlaybackDone) -> None:
         if ev.leg_id != lc.customer_leg:
+            return
+        if lc.voicemail is not None:  # the prompt and beep played: the message starts
+            if not ev.interrupted and lc.voicemail.wav is None and not lc.closing:
+                self._voicemail_record(lc)
+            elif lc.closing and not ev.interrupted:
+                self.switch.hangup_call(lc.call_id)
             return
         if lc.ivr is not None and not lc.ivr.ended:
             if lc.prompt_id is not None and not ev.interrupted:
@@ -456,15 +556,19 @@ class SipLine:
             lc.queued = False
             self.switch.stop_playback(lc.customer_leg)
             self.switch.bridge(lc.call_id, ev.leg_id)
-            if lc.direct:
+            if lc.direct or lc.agent[0] == "outside":  # no core to say it was answered
                 with self.center.db.session() as s:
                     call = s.get(Call, lc.call_id)
                     if call is not None:
-                        call.answered_at = _dt(ev.at)
+                        call.answered_at = call.answered_at or _dt(ev.at)
+            if lc.direct:
                 # CC-04: every call is recorded; on a 9 + number call the outside party is
                 # the customer (left), on an extension's call the caller is on the left
                 lc.recording = self.recordings / f"{lc.call_id}.wav"
                 self.switch.record(lc.call_id, lc.recording, swap=lc.agent[0] == "outside")
+            elif lc.recording is None:  # the IVR forwarded the caller outside: caller left
+                lc.recording = self.recordings / f"{lc.call_id}.wav"
+                self.switch.record(lc.call_id, lc.recording)
             return
         if ev.leg_id == lc.supervisor_leg:
             if lc.supervisor_mode is not None:
@@ -492,6 +596,8 @@ class SipLine:
             return
         if ev.leg_id == lc.customer_leg:
             lc.hangup_by = Party.CUSTOMER if ev.by is HangupBy.REMOTE else Party.SYSTEM
+            if lc.voicemail is not None:
+                self._voicemail_done(lc, "hangup")
             if lc.ivr is not None and not lc.ivr.ended:
                 self._ivr(lc, ivr.CallerHungUp())
             if lc.in_core and ev.by is not HangupBy.SWITCH and ev.by is not HangupBy.PEER_LEG:
@@ -534,8 +640,11 @@ class SipLine:
             if not lc.in_core:  # an outside party (after DialOutside) hung up
                 self.switch.hangup_call(lc.call_id)
                 return
-            if ev.by in (HangupBy.TIMEOUT, HangupBy.ERROR) and self._requeue(lc, aid):
-                return
+            if ev.by in (HangupBy.TIMEOUT, HangupBy.ERROR):  # the phone vanished
+                if self.lost_agent == "voicemail" and self._lost_to_voicemail(lc, aid):
+                    return
+                if self.lost_agent == "requeue" and self._requeue(lc, aid):
+                    return
             lc.in_core = False
             lc.in_survey = self.survey and ev.by is HangupBy.REMOTE
             self.center.apply(AgentHungUp(aid, lc.call_id, self.center.now()))
@@ -561,6 +670,101 @@ class SipLine:
             self.center.set_state(int(aid), AgentState.BUSY, "phone_lost")
         return True
 
+    def _lost_to_voicemail(self, lc: LineCall, aid: str) -> bool:
+        """The agent's phone vanished: the caller leaves a message in the queue's box.
+
+        The core hears the agent hang up (its call ends, the agent is set busy); the SIP call
+        goes on into voicemail, so the CDR's end is left for the real end of the call.
+        """
+        c = self.center.engine.calls.get(lc.call_id)
+        if c is None or c.queue is None:
+            return False
+        box = c.queue.config.name
+        lc.in_core = False
+        try:  # the core's Hangup reaches the line after `_voicemail` below: it is ignored
+            self.center.apply(AgentHungUp(aid, lc.call_id, self.center.now()))
+        except CoreError:
+            return False
+        with contextlib.suppress(CoreError):
+            self.center.set_state(int(aid), AgentState.BUSY, "phone_lost")
+        with self.center.db.session() as s:
+            call = s.get(Call, lc.call_id)
+            if call is not None:
+                call.ended_at, call.hangup_by = None, None
+            for leg in s.scalars(
+                select(CallLeg).where(
+                    CallLeg.call_id == lc.call_id, CallLeg.party == Party.CUSTOMER
+                )
+            ):
+                leg.ended_at, leg.hangup_by = None, None
+        self._voicemail(lc, box)
+        return True
+
+    # ---- voicemail (CC-04) ----------------------------------------------------------------
+
+    def _voicemail_path(self, lc: LineCall) -> Path:
+        folder = self.recordings / "voicemail"
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder / f"{lc.call_id}.wav"
+
+    def _voicemail(self, lc: LineCall, box: str) -> None:
+        """Say the voicemail prompt and the beep; the message is recorded after them."""
+        if lc.voicemail is not None:
+            return
+        lc.voicemail = VoicemailTake(box, self._voicemail_path(lc))
+        lc.queued = False
+        _cancel(lc.ivr_timer)
+        lc.ivr_timer = None
+        self.switch.stop_playback(lc.customer_leg)
+        self.switch.play(lc.customer_leg, ["voicemail", "beep"], interruptible=False)
+
+    def _voicemail_record(self, lc: LineCall) -> None:
+        vm = lc.voicemail
+        assert vm is not None and self._loop is not None
+        wav = wave.open(str(vm.path), "wb")  # noqa: SIM115 - open for the message
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(8000)
+        vm.wav = wav
+        self.switch.tap(lc.customer_leg, vm.add)
+
+        def too_long() -> None:
+            if lc.voicemail is vm and vm.wav is not None:
+                self._voicemail_done(lc, "max_length")
+                self._close(lc, ["goodbye"])
+
+        vm.timer = self._loop.call_later(
+            self.voicemail_max, self._guard, lambda _: too_long(), None
+        )
+
+    def _voicemail_done(self, lc: LineCall, ended_by: str) -> None:
+        """Close the message's WAV and store its row (once)."""
+        vm = lc.voicemail
+        if vm is None or vm.wav is None:
+            return
+        _cancel(vm.timer)
+        with contextlib.suppress(SwitchError):
+            self.switch.tap(lc.customer_leg, None)
+        wav, vm.wav = vm.wav, None
+        wav.close()
+        from kefu.store.models import Disposition
+
+        with self.center.db.session() as s:
+            call = s.get(Call, lc.call_id)
+            if call is not None and call.answered_at is None:
+                call.disposition = Disposition.VOICEMAIL
+            s.add(
+                Voicemail(
+                    call_id=lc.call_id,
+                    box=vm.box,
+                    caller=lc.caller,
+                    path=str(vm.path),
+                    duration_s=vm.frames / 8000.0,
+                    ended_by=ended_by,
+                    created_at=dt.datetime.now(dt.UTC),
+                )
+            )
+
     def _answered_at(self, lc: LineCall) -> dt.datetime | None:
         with self.center.db.session() as s:
             call = s.get(Call, lc.call_id)
@@ -572,6 +776,13 @@ class SipLine:
         self.calls.pop(lc.call_id, None)
         if lc.dial is not None:
             self._dial_ended(lc, lc.dial)
+        if lc.voicemail is not None:
+            self._voicemail_done(lc, "hangup")
+        for aid, before in lc.busy_agents.items():  # CC-14: back to what they were
+            view = self.center.agent_view(int(aid))
+            if view.state is AgentState.BUSY and view.reason == "extension_call":
+                with contextlib.suppress(CoreError):
+                    self.center.set_state(int(aid), before)
         if lc.in_core:  # the switch lost the call without a BYE we saw
             lc.in_core = False
             with contextlib.suppress(CoreError):
@@ -650,15 +861,53 @@ class SipLine:
                 _cancel(lc.ivr_timer)
                 lc.ivr_timer = None
                 self._offer(lc, c.queue, c.priority, dict(c.variables))
-            elif isinstance(c, ivr.Hangup | ivr.SendToVoicemail | ivr.TransferOutside):
-                # voicemail and outside transfer from the IVR are not carried on SIP yet
+            elif isinstance(c, ivr.SendToVoicemail):
+                self._voicemail(lc, c.box)
+            elif isinstance(c, ivr.TransferOutside):
+                _cancel(lc.ivr_timer)
+                lc.ivr_timer = None
+                self._ivr_outside(lc, c.number)
+            elif isinstance(c, ivr.Hangup):
                 _cancel(lc.ivr_timer)
                 lc.ivr_timer = None
                 self.switch.hangup_call(lc.call_id)
             elif isinstance(c, ivr.VerifyPassword | ivr.Lookup | ivr.ChargePayment):
-                log.warning("sip line: IVR service %s not wired; hanging up", type(c).__name__)
-                self.switch.hangup_call(lc.call_id)
+                self._loop_soon(lc, self._ivr_service(lc, c))
         self._arm_ivr_timer(lc)
+
+    def _ivr_service(
+        self, lc: LineCall, c: ivr.VerifyPassword | ivr.Lookup | ivr.ChargePayment
+    ) -> ivr.Event:
+        """Ask the back office; a failure (or none configured) is the core's failure event."""
+        svc = self.ivr_services
+        try:
+            if isinstance(c, ivr.VerifyPassword):
+                return ivr.PasswordChecked(svc.verify_password(c.account, c.password))
+            if isinstance(c, ivr.Lookup):
+                values = svc.lookup(c.action, dict(c.args))
+                return ivr.LookupResult(values is not None, tuple((values or {}).items()))
+            return ivr.PaymentResult(svc.charge(c.appointment_id, c.amount))
+        except Exception:  # a broken back office must not drop the caller
+            log.exception("sip line: IVR service %s failed", type(c).__name__)
+            if isinstance(c, ivr.VerifyPassword):
+                return ivr.PasswordChecked(False)
+            if isinstance(c, ivr.Lookup):
+                return ivr.LookupResult(False)
+            return ivr.PaymentResult(False)
+
+    def _ivr_outside(self, lc: LineCall, number: str) -> None:
+        """The IVR hands the caller to an outside number, through the trunk."""
+        if self.trunk is None:
+            log.warning("sip line: IVR transfer to %s but no trunk is configured", number)
+            self._close(lc, ["goodbye"])
+            return
+        try:
+            lc.agent = ("outside", self.switch.dial_out(lc.call_id, number, self.trunk))
+        except SwitchError as exc:
+            log.warning("sip line: IVR transfer to %s: %s", number, exc)
+            self._close(lc, ["goodbye"])
+            return
+        self.switch.play(lc.customer_leg, ["transfer"], interruptible=False)
 
     def _loop_soon(self, lc: LineCall, event: ivr.Event) -> None:
         assert self._loop is not None
@@ -762,11 +1011,29 @@ class SipLine:
                 leg, lc.supervisor_leg, lc.supervisor_id = lc.supervisor_leg, None, None
                 self.switch.hangup(leg)
         elif isinstance(c, cmd.Intercept):
+            lc.agent = None  # the agent's leg is dropped when the supervisor takes over
+            lc.intercepted = True
+            lc.supervisor_id = c.supervisor_id
+            lc.supervisor_mode = MixMode.INTERCEPT
             if lc.supervisor_leg is not None:
-                lc.agent = None
-                lc.intercepted = True
-                lc.supervisor_id = c.supervisor_id
                 self.switch.supervise(c.call_id, lc.supervisor_leg, MixMode.INTERCEPT)
+            else:  # not monitoring yet: ring the supervisor; the agent talks until it answers
+                ext = self._extension_of(c.supervisor_id)
+                if ext is not None and self.switch.registrar.lookup(ext) is not None:
+                    lc.supervisor_leg = self.switch.ring(c.call_id, ext, role=LegRole.SUPERVISOR)
+                else:  # as if the supervisor's phone had refused: the core ends the call
+                    log.warning("sip line: intercept by %s: no phone registered", c.supervisor_id)
+                    lc.in_core = False
+                    self.center.apply(AgentHungUp(c.supervisor_id, c.call_id, self.center.now()))
+        elif isinstance(c, cmd.Mute):
+            self.switch.mute(c.call_id, c.muted)
+        elif isinstance(c, cmd.SendToVoicemail):  # queue overflow to voicemail
+            lc.in_core = False
+            self._voicemail(lc, c.queue)
+            with self.center.db.session() as s:  # the call ends after the message, not now
+                call = s.get(Call, c.call_id)
+                if call is not None:
+                    call.ended_at = None
         elif isinstance(c, cmd.DialOutside):
             if self.trunk is not None:
                 number = c.number
@@ -793,13 +1060,15 @@ class SipLine:
             self._reject(lc, _REJECT_STATUS.get(c.reason, 480))
         elif isinstance(c, cmd.Hangup):
             lc.in_core = False
+            if lc.voicemail is not None:  # the agent's phone vanished: the caller leaves a message
+                return
             if lc.in_survey:  # 满意度调查: the customer stays on to rate the call
                 self.switch.play(lc.customer_leg, ["survey"], interruptible=True)
             else:
                 self.switch.hangup_call(c.call_id)
         elif isinstance(c, cmd.CallRecord) and c.outcome.value != "answered":
             lc.in_core = False
-            if c.outcome.value != "abandoned":
+            if c.outcome.value not in ("abandoned", "voicemail"):
                 self.switch.hangup_call(c.call_id)
 
     # ---- click-to-dial and the outbound hours (SLA-03) -----------------------------------
@@ -1177,6 +1446,11 @@ class SipLine:
             return a.extension if a is not None else None
 
 
+def _recording(lc: LineCall) -> bool:
+    """Whether the caller's voicemail message is being recorded."""
+    return lc.voicemail is not None and lc.voicemail.wav is not None
+
+
 def _cancel(handle: asyncio.TimerHandle | None) -> None:
     if handle is not None:
         handle.cancel()
@@ -1220,6 +1494,8 @@ async def open_line(center: Center, settings: Settings) -> SipLine:
         survey=settings.sip_survey,
         hours=settings.calling_hours,
         hours_tz=settings.outbound_timezone,
+        lost_agent=settings.sip_lost_agent,
+        voicemail_max=settings.sip_voicemail_max_s,
     )
     from kefu.services.call_scoring import CallScorer
 
