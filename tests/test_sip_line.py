@@ -477,6 +477,30 @@ async def test_extensions_call_each_other_and_a_busy_one_says_so(site: Site) -> 
     assert has_tone(right, 2000.0) and not has_tone(right, 1000.0)
 
 
+async def test_an_extension_that_does_not_answer_says_so(site: Site) -> None:
+    """CC-14: 8001 dials 8002, whose phone rings on unanswered: 8001 hears a message."""
+    add_agent(site.db, "8002")
+    site.line.extension_ring_s = 2.0
+    a = Softphone("8001", "pw8001", site.addr, tone_hz=1000.0)
+    b = Softphone("8002", "pw8002", site.addr, auto_answer=False)
+    for p in (a, b):
+        await p.start()
+    try:
+        await a.dial("8002", site.addr)
+        await until(lambda: a.bye_received, timeout=20)  # after the no-answer message
+        said = a.heard.between()
+        assert len(said) > 8000 and np.abs(said.astype(np.int32)).mean() > 50
+        assert not b.answered.is_set()
+    finally:
+        for p in (a, b):
+            await p.stop()
+    with site.db.session() as s:
+        call = s.scalars(select(Call)).one()
+        assert (call.direction.value, call.callee) == ("internal", "8002")
+        assert call.answered_at is None and call.disposition is Disposition.ABANDONED
+    assert (call.id, ("extension_no_answer", "goodbye")) in site.line.played
+
+
 async def test_outside_line_with_prefix_needs_the_agents_permission(site: Site) -> None:
     """CC-14/AG-08: 9 + number leaves through the trunk, for permitted agents only."""
     add_agent(site.db, "8002")

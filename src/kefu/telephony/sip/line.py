@@ -218,6 +218,7 @@ class SipLine:
     trunk: str | None = None  # the trunk outside numbers leave through (CC-14)
     outside_prefix: str = "9"  # what an outside number is dialled with
     survey: bool = False  # after the agent hangs up, the customer rates the call (CC-11)
+    extension_ring_s: float = 20.0  # an extension not answering by then: a message (CC-14)
     # key -> score on the reports' 1-5 scale (prompt: 1 满意, 2 一般, 3 不满意)
     survey_scores: dict[str, int] = field(default_factory=lambda: {"1": 5, "2": 3, "3": 1})
     calendar: HolidayCalendar = field(default_factory=HolidayCalendar)
@@ -444,7 +445,10 @@ class SipLine:
             self._close(lc, ["extension_no_answer", "goodbye"])
         else:
             self._mark_busy(lc, callee)
-            lc.agent = (callee, self.switch.ring(ev.call_id, ev.dialed, timeout=20.0))
+            lc.agent = (
+                callee,
+                self.switch.ring(ev.call_id, ev.dialed, timeout=self.extension_ring_s),
+            )
         return True
 
     def _survey_key(self, lc: LineCall, ev: Dtmf) -> None:
@@ -469,6 +473,7 @@ class SipLine:
     def _close(self, lc: LineCall, prompts: list[str]) -> None:
         """Say `prompts` to the caller, then hang up."""
         lc.closing = True
+        self.played.append((lc.call_id, tuple(prompts)))
         self.switch.play(lc.customer_leg, prompts, interruptible=False)
 
     def _store_arrival(
