@@ -144,12 +144,35 @@ async def test_busy_customer_the_agent_hears_why_and_the_cdr_says_so(site: Site)
     assert len(heard) > 8000  # more than a second of message
     assert np.abs(heard.astype(np.int32)).mean() > 50 and not has_tone(heard, 2000.0)
     call, legs = the_call(site)
-    assert call.disposition is Disposition.REJECTED and call.hangup_by is Party.CUSTOMER
+    assert call.disposition is Disposition.BUSY and call.hangup_by is Party.CUSTOMER
     assert call.answered_at is None and legs[Party.CUSTOMER].answered_at is None
     assert site.line.dialled[-1] == (call_id, "busy")
     with site.db.session() as s:
         assert s.scalars(select(Recording)).first() is None  # nothing was said: no recording
     assert after.state is AgentState.BUSY and after.reason != "click_to_dial"
+
+
+async def test_customer_never_answers_the_agent_hears_no_answer(site: Site) -> None:
+    """The customer's phone rings out (the dial timeout): 'no answer', then the call ends."""
+    site.line.dial_timeout = 3.0
+    pstn = await gateway(site, auto_answer=False)
+    agent = Softphone("8001", "pw8001", site.addr, tone_hz=1000.0)
+    await agent.start()
+    site.center.agent_login(site.agent_id, ready=True)
+    try:
+        call_id = site.line.click_to_dial(site.agent_id, CUSTOMER)
+        await until(lambda: pstn.invites)
+        await until(lambda: agent.bye_received, timeout=30)
+        await until(lambda: not site.line.calls)
+        after = site.center.agent_view(site.agent_id)
+    finally:
+        for p in (agent, pstn):
+            await p.stop()
+    call, legs = the_call(site)
+    assert call.disposition is Disposition.NO_ANSWER and call.hangup_by is Party.SYSTEM
+    assert call.answered_at is None and legs[Party.AGENT].answered_at is not None
+    assert site.line.dialled[-1] == (call_id, "no_answer")
+    assert after.state is AgentState.IDLE
 
 
 async def test_agent_declines_and_the_customer_is_never_dialled(site: Site) -> None:
@@ -167,7 +190,7 @@ async def test_agent_declines_and_the_customer_is_never_dialled(site: Site) -> N
             await p.stop()
     assert agent.invites and not pstn.invites
     call, legs = the_call(site)
-    assert call.disposition is Disposition.ABANDONED and call.hangup_by is Party.AGENT
+    assert call.disposition is Disposition.AGENT_NO_ANSWER and call.hangup_by is Party.AGENT
     assert Party.CUSTOMER not in legs and legs[Party.AGENT].answered_at is None
     assert site.line.dialled[-1] == (call_id, "agent_no_answer")
     assert after.state is AgentState.IDLE

@@ -28,6 +28,11 @@ class Disposition(enum.Enum):
     OVERFLOWED = "overflowed"
     VOICEMAIL = "voicemail"
     REJECTED = "rejected"
+    # outbound calls (click-to-dial): the customer's line was busy, nobody answered it, or
+    # the agent's own phone was not answered (then the customer was never dialled)
+    BUSY = "busy"
+    NO_ANSWER = "no_answer"
+    AGENT_NO_ANSWER = "agent_no_answer"
 
 
 class Party(enum.Enum):

@@ -1231,6 +1231,9 @@ class SipLine:
             except SwitchError as exc:
                 log.warning("click-to-dial %s: %s", lc.call_id, exc)
                 d.outcome = "failed"
+                from kefu.store.models import Disposition
+
+                self._dial_cdr(lc, disposition=Disposition.NO_ANSWER)
                 self._close(lc, ["extension_no_answer", "goodbye"])
                 return
             lc.agent = ("outside", leg)
@@ -1253,12 +1256,12 @@ class SipLine:
             if not d.agent_answered:  # declined or never answered: nobody else was dialled
                 d.outcome = "agent_no_answer"
                 lc.hangup_by = Party.AGENT if ev.by is HangupBy.REJECTED else Party.SYSTEM
-                self._dial_cdr(lc, disposition=Disposition.ABANDONED)
+                self._dial_cdr(lc, disposition=Disposition.AGENT_NO_ANSWER)
             elif ev.by is HangupBy.REMOTE:
                 lc.hangup_by = Party.AGENT
                 if not d.customer_answered:  # the agent gave up while the customer rang
                     d.outcome = "no_answer"
-                    self._dial_cdr(lc, disposition=Disposition.ABANDONED)
+                    self._dial_cdr(lc, disposition=Disposition.NO_ANSWER)
             else:
                 lc.hangup_by = lc.hangup_by or Party.SYSTEM
             return
@@ -1273,7 +1276,7 @@ class SipLine:
             busy = ev.status in (486, 600, 603)
             d.outcome = "busy" if busy else "no_answer"
             lc.hangup_by = Party.CUSTOMER if busy else Party.SYSTEM
-            self._dial_cdr(lc, disposition=Disposition.REJECTED if busy else Disposition.ABANDONED)
+            self._dial_cdr(lc, disposition=Disposition.BUSY if busy else Disposition.NO_ANSWER)
             self._close(lc, ["extension_busy" if busy else "extension_no_answer", "goodbye"])
 
     def _dial_ended(self, lc: LineCall, d: ClickDial) -> None:
