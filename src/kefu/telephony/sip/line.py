@@ -1141,7 +1141,8 @@ class SipLine:
         except SwitchError as exc:
             raise DialRefused("not-registered", str(exc)) from None
         now = time.time()
-        lc = LineCall(call_id, leg, extension, bare, now, dial=ClickDial(aid, extension, bare))
+        d = ClickDial(aid, extension, bare)
+        lc = LineCall(call_id, leg, extension, bare, now, dial=d)
         self.calls[call_id] = lc
         from kefu.store.models import Direction
 
@@ -1171,7 +1172,7 @@ class SipLine:
         if view.state in (AgentState.IDLE, AgentState.AFTER_CALL_WORK):
             with contextlib.suppress(CoreError):
                 self.center.set_state(agent_id, AgentState.BUSY, "click_to_dial")
-                lc.dial.restore = AgentState.IDLE  # type: ignore[union-attr]
+                d.restore = AgentState.IDLE
         self.center.hub.publish(
             f"agent:{aid}", {"type": "dialing", "call_id": call_id, "number": bare}
         )
