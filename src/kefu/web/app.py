@@ -52,6 +52,7 @@ ROUTERS = (
     "chat",
     "admin",
     "recordings",
+    "voicemails",
 )
 OPTIONAL_ROUTERS = ("wallboard", "qa", "reports")
 # Paths reachable without logging in (the route-coverage test checks every other one).

@@ -26,6 +26,8 @@ def raise_web(exc: RecordingsError) -> NoReturn:
         raise NotFound(message.removesuffix(" not found")) from None
     if exc.kind == "forbidden":
         raise Forbidden(message) from None
+    if exc.kind == "conflict":
+        raise WebError(f"{exc.noun}-conflict", message, 409) from None
     if exc.kind == "gone":
         raise WebError(f"{exc.noun}-purged", message, 410) from None
     raise Invalid(message, {"param": exc.param}) from None
