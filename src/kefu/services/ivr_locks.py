@@ -52,16 +52,18 @@ class DbPasswordLocks:
         One atomic upsert, so two calls failing at once both count.
         """
         now = dt.datetime.now(dt.UTC)
-        table = IvrPasswordFailure.__table__
+        row = IvrPasswordFailure
         with self.db.session() as s:
             insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
-            stmt = insert(table).values(
-                account=account_key(account), day=day, failures=1, updated_at=now
+            stmt = (
+                insert(row)
+                .values(account=account_key(account), day=day, failures=1, updated_at=now)
+                .on_conflict_do_update(
+                    index_elements=[row.account, row.day],
+                    set_={"failures": row.failures + 1, "updated_at": now},
+                )
+                .returning(row.failures)
             )
-            stmt = stmt.on_conflict_do_update(
-                index_elements=[table.c.account, table.c.day],
-                set_={"failures": table.c.failures + 1, "updated_at": now},
-            ).returning(table.c.failures)
             total = s.execute(stmt).scalar_one()
         return int(total)
 
