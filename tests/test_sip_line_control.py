@@ -25,7 +25,7 @@ from kefu.core.agent import AgentState
 from kefu.core.errors import PermissionDenied
 from kefu.core.supervision import SupervisorAction
 from kefu.security.password import sip_ha1
-from kefu.services import users, wallboard
+from kefu.services import recordings, users, voicemails, wallboard
 from kefu.services.ivr_locks import DbPasswordLocks, account_key
 from kefu.services.wallboard import Actor
 from kefu.store import migrate
@@ -473,6 +473,14 @@ async def test_ivr_voicemail_records_until_the_hash_key(ctl_db: Ctl) -> None:
         assert call is not None and call.disposition is Disposition.VOICEMAIL
         assert call.hangup_by is Party.SYSTEM and call.answered_at is None
     assert_message(Path(vm.path), vm.duration_s, 1.5)
+    # the console lists it (unheard, dialled 4005) and plays the same file
+    with site.db.session() as s:
+        rows, total = voicemails.search(
+            s, voicemails.VoicemailFilter(heard=False, dialled="4005"), recordings.system_viewer()
+        )
+        assert total == 1 and rows[0].call_id == call_id and rows[0].box == "sales"
+        found = voicemails.get(s, rows[0].id, recordings.system_viewer())
+        assert recordings.file_of(found, site.line.recordings, "voicemail") == Path(vm.path)
 
 
 async def test_queue_overflow_to_voicemail_and_a_maximum_length(ctl: Ctl) -> None:
