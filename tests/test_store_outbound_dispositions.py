@@ -1,4 +1,4 @@
-"""Migration 0004: the CDR's disposition takes the outbound outcomes of click-to-dial on
+"""Migration 0005: the CDR's disposition takes the outbound outcomes of click-to-dial on
 both databases (the CHECK constraint of the old values is replaced), and refuses others."""
 
 from __future__ import annotations
