@@ -50,9 +50,11 @@ from kefu.core.events import (
 )
 from kefu.core.ivr import IvrSession
 from kefu.core.ivr_flow import Flow, parse_flow
+from kefu.core.ivr_password import PasswordLockStore
 from kefu.core.routing import normalize
 from kefu.core.supervision import MonitorMode
 from kefu.errors import ConfigError
+from kefu.services.ivr_locks import DbPasswordLocks
 from kefu.store.db import Database
 from kefu.store.models import (
     Agent,
@@ -201,6 +203,9 @@ class SipLine:
     lost_agent: Literal["requeue", "voicemail"] = "requeue"
     voicemail_max: float = 120.0  # seconds of message before the line ends it
     ivr_services: IvrServices = field(default_factory=NoIvrServices)
+    # CC-03: wrong phone passwords counted across calls; None: the center's database
+    # (DbPasswordLocks, set in attach). Its calls are blocking DB I/O made from the IVR.
+    password_locks: PasswordLockStore | None = None
     calls: dict[str, LineCall] = field(default_factory=dict)
     on_call_ended: list[Any] = field(default_factory=list)  # callbacks(call_id)
     # the last announcements said (call id, prompt names), for the console and tests
@@ -216,6 +221,8 @@ class SipLine:
         self.switch.sink = self._on_switch_event
         self.center.telephony = self
         self.recordings.mkdir(parents=True, exist_ok=True)
+        if self.password_locks is None:
+            self.password_locks = DbPasswordLocks(self.center.db)
 
     def detach(self) -> None:
         """Stop hearing the center (calls in progress become virtual)."""
@@ -347,7 +354,14 @@ class SipLine:
         self.switch.answer(ev.call_id)
         if isinstance(target, Flow):
             now = dt.datetime.now(dt.UTC)
-            lc.ivr = IvrSession(target, ev.call_id, {"caller": ev.caller}, self.calendar, now)
+            lc.ivr = IvrSession(
+                target,
+                ev.call_id,
+                {"caller": ev.caller},
+                self.calendar,
+                now,
+                locks=self.password_locks,  # DB-backed: its reads and writes block
+            )
             self._ivr_commands(lc, lc.ivr.start(now))
         else:
             self._offer(lc, str(target), 0, {})
