@@ -3,6 +3,7 @@ errors naming the option, the retention setting, the audit row."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -11,8 +12,9 @@ from typer.testing import CliRunner
 
 from kefu.cli import app
 from kefu.store.db import Database
-from kefu.store.models import AuditEntry, Recording
+from kefu.store.models import AuditEntry, Recording, Voicemail
 from recordings_seed import Seeded, seed, shift_to_now
+from voicemails_seed import seed_voicemails
 
 runner = CliRunner()
 
@@ -111,3 +113,20 @@ def test_purge_bad_input_is_one_line(db: Database, seeded: Seeded) -> None:
         _one_error_line(_run(db, seeded, "purge", "--older-than", value), "--older-than")
     bad_env = _run(db, seeded, "purge", env={"KEFU_RECORDING_RETENTION_DAYS": "-1"})
     _one_error_line(bad_env, "KEFU_RECORDING_RETENTION_DAYS")
+
+
+def test_purge_takes_old_voicemails_too(db: Database, seeded: Seeded) -> None:
+    """CC-03/CC-04: voicemail files follow the recordings' retention (rows stay)."""
+    with db.session() as s:
+        seed_voicemails(s, seeded.data_dir, now=dt.datetime.now(dt.UTC))
+    old = seeded.data_dir / "recordings" / "voicemail" / "vm-old.wav"
+    dry = _run(db, seeded, "purge", "--older-than", "90", "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert "would purge voicemail" in dry.stdout and "vm-old.wav" in dry.stdout and old.exists()
+    real = _run(db, seeded, "purge", "--older-than", "90")
+    assert real.exit_code == 0, real.output
+    assert "purged 1 voicemails, kept 0 with an open callback, 0 failed" in real.stdout
+    assert not old.exists() and (old.parent / "vm-1.wav").exists()
+    with db.session() as s:
+        gone = s.scalars(select(Voicemail.call_id).where(Voicemail.purged_at.is_not(None)))
+        assert list(gone) == ["vm-old"]

@@ -25,7 +25,8 @@ from kefu.core.agent import AgentState
 from kefu.core.errors import PermissionDenied
 from kefu.core.supervision import SupervisorAction
 from kefu.security.password import sip_ha1
-from kefu.services import users, wallboard
+from kefu.services import recordings, users, voicemails, wallboard
+from kefu.services.ivr_locks import DbPasswordLocks, account_key
 from kefu.services.wallboard import Actor
 from kefu.store import migrate
 from kefu.store.db import Database
@@ -35,6 +36,7 @@ from kefu.store.models import (
     Call,
     CallLeg,
     Disposition,
+    IvrPasswordFailure,
     Number,
     NumberTarget,
     OverflowKind,
@@ -471,6 +473,14 @@ async def test_ivr_voicemail_records_until_the_hash_key(ctl_db: Ctl) -> None:
         assert call is not None and call.disposition is Disposition.VOICEMAIL
         assert call.hangup_by is Party.SYSTEM and call.answered_at is None
     assert_message(Path(vm.path), vm.duration_s, 1.5)
+    # the console lists it (unheard, dialled 4005) and plays the same file
+    with site.db.session() as s:
+        rows, total = voicemails.search(
+            s, voicemails.VoicemailFilter(heard=False, dialled="4005"), recordings.system_viewer()
+        )
+        assert total == 1 and rows[0].call_id == call_id and rows[0].box == "sales"
+        found = voicemails.get(s, rows[0].id, recordings.system_viewer())
+        assert recordings.file_of(found, site.line.recordings, "voicemail") == Path(vm.path)
 
 
 async def test_queue_overflow_to_voicemail_and_a_maximum_length(ctl: Ctl) -> None:
@@ -586,6 +596,25 @@ async def test_ivr_password_goes_to_the_service_and_takes_the_failure_branch(ctl
     site.line.ivr_services = Bank()
     assert await ivr_box(site, "13900000000", "4123456") == "password_ok"
     assert await ivr_box(site, "13900000000", "4654321") == "password_failed"
+
+
+async def test_five_wrong_passwords_over_five_calls_lock_the_account_for_the_day(
+    ctl: Ctl,
+) -> None:
+    """CC-03 当天累计: one wrong try per call (retries 0); the line's lock store is the
+    database's, so the fifth call's wrong try locks, and a sixth with the right password
+    is still locked. The count is in ivr_password_failures, keyed by a hash."""
+    site = ctl.site
+    assert isinstance(site.line.password_locks, DbPasswordLocks)
+    site.line.ivr_services = Bank()
+    boxes = [await ivr_box(site, "13900000000", "4654321") for _ in range(5)]
+    assert boxes == ["password_failed"] * 4 + ["password_locked"]
+    assert await ivr_box(site, "13900000000", "4123456") == "password_locked"
+    with site.db.session() as s:
+        row = s.scalars(select(IvrPasswordFailure)).one()
+    assert row.account == account_key("13900000000") and row.failures == 5
+    other = await ivr_box(site, "13900000001", "4123456")  # another account is not locked
+    assert other == "password_ok"
 
 
 # ---- extension calls show busy --------------------------------------------------------

@@ -329,7 +329,7 @@ def recordings_purge(
     data_dir: Path | None = DataDirOpt,
     database_url: str | None = DatabaseOpt,
 ) -> None:
-    """Delete recording files past the retention period; rows stay, marked purged.
+    """Delete recording and voicemail files past the retention period; rows stay, marked purged.
 
     Recordings on legal hold, of calls with an open complaint ticket or a pending QA appeal,
     or with retain_until in the future are kept. The purge is audited.
@@ -359,13 +359,25 @@ def recordings_purge(
         console.print(f"{verb} recording {rid}: file already missing", markup=False)
     for rid, error in report.failed:
         err_console.print(f"could not delete recording {rid}: {error}", markup=False)
+    for vid, path, size in report.voicemails:
+        console.print(f"{verb} voicemail {vid}: {path} ({size} bytes)", markup=False)
+    for vid in report.voicemails_missing:
+        console.print(f"{verb} voicemail {vid}: file already missing", markup=False)
+    for vid, error in report.voicemails_failed:
+        err_console.print(f"could not delete voicemail {vid}: {error}", markup=False)
     console.print(
         f"{verb} {len(report.purged) + len(report.missing)} recordings older than {days} days "
         f"({report.bytes_freed} bytes), kept {report.kept_on_hold} on hold, "
         f"{len(report.failed)} failed" + (" (dry run: nothing changed)" if dry_run else ""),
         markup=False,
     )
-    if report.failed:
+    vm_done = len(report.voicemails) + len(report.voicemails_missing)
+    console.print(
+        f"{verb} {vm_done} voicemails, kept {report.voicemails_kept} with an open callback, "
+        f"{len(report.voicemails_failed)} failed",
+        markup=False,
+    )
+    if report.failed or report.voicemails_failed:
         raise typer.Exit(1)
 
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 import datetime as dt
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -21,7 +22,14 @@ from pydantic_settings import (
 
 from kefu.errors import ConfigError
 
+if TYPE_CHECKING:
+    from kefu.core.calling_hours import CallingHours
+
 DEFAULT_CONFIG_FILE = "kefu.toml"
+
+
+# A list setting from the environment is written "a,b,c" (a JSON list works too).
+StrList = Annotated[list[str], NoDecode]
 
 
 class Settings(BaseSettings):
@@ -43,7 +51,7 @@ class Settings(BaseSettings):
         default=False, description="run the SIP switch inside `kefu serve` (UDP and TCP)"
     )
     sip_tcp: bool = Field(default=True, description="also accept SIP over TCP on sip_port")
-    sip_trunk_allow: list[str] = Field(
+    sip_trunk_allow: StrList = Field(
         default_factory=lambda: ["127.0.0.1"],
         description="source IPs of trunks, accepted without digest auth",
     )
@@ -62,7 +70,7 @@ class Settings(BaseSettings):
     sip_voicemail_max_s: float = Field(
         default=120.0, gt=0, le=3600, description="longest voicemail message, in seconds"
     )
-    sip_codecs: list[str] = Field(
+    sip_codecs: StrList = Field(
         default_factory=lambda: ["PCMU", "PCMA", "G722"],
         description="codecs the switch accepts, in order of preference (PCMU, PCMA, G722)",
     )
@@ -76,7 +84,35 @@ class Settings(BaseSettings):
         default=dt.time(3, 0),
         description="local time (Asia/Shanghai) of the daily recording purge in `kefu serve`",
     )
+    outbound_hours_open: str = Field(
+        default="07:00", description="SLA-03: no outbound call before this local time (HH:MM)"
+    )
+    outbound_hours_close: str = Field(
+        default="22:00", description="SLA-03: no outbound call from this local time on (HH:MM)"
+    )
+    outbound_quiet_hours: StrList = Field(
+        default_factory=lambda: ["12:00-14:00", "18:00-19:00"],
+        description="SLA-03: lunch, rest and meal times without outbound calls (HH:MM-HH:MM)",
+    )
+    outbound_timezone: str = Field(
+        default="Asia/Shanghai", description="the timezone of the outbound hours"
+    )
     log_level: str = "info"
+
+    @field_validator("sip_trunk_allow", "sip_codecs", "outbound_quiet_hours", mode="before")
+    @classmethod
+    def _comma_list(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            text = v.strip()
+            if text.startswith("["):
+                import json
+
+                try:
+                    return json.loads(text)
+                except ValueError as exc:
+                    raise ValueError(f"not a JSON list: {exc}") from None
+            return [p.strip() for p in text.split(",") if p.strip()]
+        return v
 
     @field_validator("sip_codecs")
     @classmethod
@@ -85,6 +121,36 @@ class Settings(BaseSettings):
 
         parse_codecs(v, "sip_codecs")  # raises ValueError naming the bad one
         return v
+
+    @field_validator("outbound_timezone")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown timezone {v!r}") from None
+        return v
+
+    @model_validator(mode="after")
+    def _hours_readable(self) -> Settings:
+        from kefu.core.errors import ConfigInvalid
+
+        try:
+            _ = self.calling_hours
+        except ConfigInvalid as exc:
+            raise ValueError(str(exc)) from None
+        return self
+
+    @property
+    def calling_hours(self) -> CallingHours:
+        """SLA-03 as a rule (raises ConfigInvalid naming the bad setting)."""
+        from kefu.core.calling_hours import parse_hours
+
+        return parse_hours(
+            self.outbound_hours_open, self.outbound_hours_close, self.outbound_quiet_hours
+        )
 
     @property
     def sip_codec_types(self) -> tuple[int, ...]:

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from kefu.config import Settings
 from kefu.services import recordings
+from kefu.services.ivr_locks import DbPasswordLocks
 from kefu.services.reports import TZ
 from kefu.store.db import Database
 from kefu.store.models import AuditEntry, QaResult, Recording, User
@@ -271,17 +272,22 @@ def test_serve_purges_at_the_daily_time(tmp_path: Path, web_db: Database) -> Non
     with web_db.session() as s:
         seed(s, settings.data_dir)
         shift_to_now(s)
+    locks = DbPasswordLocks(web_db)  # CC-03: the same daily task drops old lockout counts
+    today = dt.datetime.now(TZ).date()
+    locks.record_failure("6222001", today - dt.timedelta(days=3))
+    locks.record_failure("6222001", today)
 
     async def run() -> list[AuditEntry]:
         async with app.router.lifespan_context(app):
             for _ in range(150):  # up to 30 s on a loaded machine
                 await asyncio.sleep(0.2)
                 found = _audit(web_db, "recording.purge")
-                if found:
+                if found and locks.failures("6222001", today - dt.timedelta(days=3)) == 0:
                     return found
         return []
 
     entries = asyncio.run(run())
+    assert locks.failures("6222001", today) == 1  # today's count stays
     assert len(entries) == 1 and entries[0].target == "via:daily"
     assert entries[0].detail["purged"] == 2 and entries[0].detail["kept_on_hold"] == 3
     assert not (settings.data_dir / "recordings" / "r-old-4.wav").exists()

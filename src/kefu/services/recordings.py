@@ -9,6 +9,9 @@ leg of it (a transfer or consultation):
 QA sees numbers masked, as everywhere in the console (`sees_full_numbers`); the web layer
 masks, this module returns the stored numbers.
 
+Voicemails (the callers' messages) follow the same retention: their files go with the
+recordings', the rows stay marked `purged_at`; one whose callback ticket is still open is kept.
+
 Retention: `recording_retention_days` (0 = keep forever, the default). The purge deletes
 the WAV of a recording made more than that many days ago and sets `purged_at`; the row stays,
 so CDRs, QA results and the audit log keep pointing at it. Kept whatever its age:
@@ -26,7 +29,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Select, and_, exists, false, func, or_, select
 from sqlalchemy.orm import Session, aliased
@@ -53,6 +56,7 @@ from kefu.store.models import (
     TicketStatus,
     TicketType,
     User,
+    Voicemail,
 )
 from kefu.store.repositories import AuditRepository
 
@@ -67,12 +71,32 @@ _NUMBER = re.compile(r"^\+?[0-9]{3,20}$")
 
 class RecordingsError(KefuError):
     """A refused request: `kind` is invalid, not-found, forbidden or gone; `param` names
-    the offending parameter for invalid input."""
+    the offending parameter for invalid input; `noun` what was asked for (recording or
+    voicemail, which share this module's file and audit helpers)."""
 
-    def __init__(self, kind: str, message: str, param: str | None = None) -> None:
+    def __init__(
+        self, kind: str, message: str, param: str | None = None, *, noun: str = "recording"
+    ) -> None:
         self.kind = kind
         self.param = param
+        self.noun = noun
         super().__init__(message)
+
+
+class StoredAudio(Protocol):
+    """A stored WAV of a call: a recording or a voicemail."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def call_id(self) -> str: ...
+
+    @property
+    def path(self) -> str: ...
+
+    @property
+    def purged_at(self) -> dt.datetime | None: ...
 
 
 class ScopeKind(enum.Enum):
@@ -421,26 +445,28 @@ def get(session: Session, recording_id: int, viewer: Viewer) -> Recording:
     return rec
 
 
-def file_of(rec: Recording, data_dir: Path) -> Path:
-    """The WAV of a recording (relative paths are under the data directory).
+def file_of(rec: StoredAudio, data_dir: Path, noun: str = "recording") -> Path:
+    """The WAV of a recording or voicemail (relative paths are under the data directory).
 
-    Raises `gone` for a purged recording and `not-found` for a missing file.
+    Raises `gone` for a purged one and `not-found` for a missing file.
     """
     if rec.purged_at is not None:
         raise RecordingsError(
-            "gone", f"recording {rec.id} was purged on {rec.purged_at.astimezone(TZ):%Y-%m-%d}"
+            "gone",
+            f"{noun} {rec.id} was purged on {rec.purged_at.astimezone(TZ):%Y-%m-%d}",
+            noun=noun,
         )
     path = Path(rec.path)
     if not path.is_absolute():
         path = data_dir / path
     if not path.is_file():
-        raise RecordingsError("not-found", f"recording {rec.id} file not found")
+        raise RecordingsError("not-found", f"{noun} {rec.id} file not found", noun=noun)
     return path
 
 
 def audit_access(
     session: Session,
-    rec: Recording,
+    rec: StoredAudio,
     user_id: int | None,
     *,
     download: bool,
@@ -448,15 +474,17 @@ def audit_access(
     byte_range: str | None = None,
     source_ip: str | None = None,
     now: dt.datetime | None = None,
+    noun: str = "recording",
 ) -> bool:
-    """Write who heard or downloaded which recording; True when a row was written.
+    """Write who heard or downloaded which recording (or voicemail, with `noun`); True when
+    a row was written.
 
     Every download is written; a playback once per user and recording per PLAY_AUDIT_WINDOW
     (the player's seeks are the same listening).
     """
     now = now or dt.datetime.now(dt.UTC)
-    action = "recording.download" if download else "recording.play"
-    target = f"recording:{rec.id}"
+    action = f"{noun}.download" if download else f"{noun}.play"
+    target = f"{noun}:{rec.id}"
     if not download:
         recent = session.scalar(
             select(AuditEntry.id)
@@ -526,11 +554,16 @@ class PurgeReport:
     missing: list[int] = field(default_factory=list)  # rows whose file was already gone
     failed: list[tuple[int, str]] = field(default_factory=list)  # id, error
     kept_on_hold: int = 0
+    # voicemails follow the same retention (CC-03/CC-04); kept while their callback is open
+    voicemails: list[tuple[int, str, int]] = field(default_factory=list)
+    voicemails_missing: list[int] = field(default_factory=list)
+    voicemails_failed: list[tuple[int, str]] = field(default_factory=list)
+    voicemails_kept: int = 0
 
     @property
     def bytes_freed(self) -> int:
-        """Bytes of the deleted files."""
-        return sum(b for _, _, b in self.purged)
+        """Bytes of the deleted files (recordings and voicemails)."""
+        return sum(b for _, _, b in self.purged) + sum(b for _, _, b in self.voicemails)
 
     def as_dict(self) -> dict[str, Any]:
         """For the audit row."""
@@ -544,6 +577,13 @@ class PurgeReport:
             "kept_on_hold": self.kept_on_hold,
             "bytes_freed": self.bytes_freed,
             "ids": [i for i, _, _ in self.purged][:200] + self.missing[:200],
+            "voicemails": {
+                "purged": len(self.voicemails),
+                "missing": len(self.voicemails_missing),
+                "failed": len(self.voicemails_failed),
+                "kept": self.voicemails_kept,
+                "ids": [i for i, _, _ in self.voicemails][:200] + self.voicemails_missing[:200],
+            },
         }
 
 
@@ -596,23 +636,23 @@ def purge(
     )
     report.kept_on_hold = session.scalar(select(func.count(Recording.id)).where(due, _held())) or 0
     for rec in session.scalars(select(Recording).where(due, ~_held()).order_by(Recording.id)):
-        path = Path(rec.path)
-        if not path.is_absolute():
-            path = data_dir / path
-        if not path.is_file():
-            report.missing.append(rec.id)
-            if not dry_run:
-                rec.purged_at = now
-            continue
-        size = path.stat().st_size
-        if not dry_run:
-            try:
-                path.unlink()
-            except OSError as exc:
-                report.failed.append((rec.id, exc.strerror or str(exc)))
-                continue
-            rec.purged_at = now
-        report.purged.append((rec.id, str(path), size))
+        _purge_one(rec, data_dir, now, dry_run, report.purged, report.missing, report.failed)
+    vm_due = and_(Voicemail.purged_at.is_(None), Voicemail.created_at < cutoff)
+    report.voicemails_kept = (
+        session.scalar(select(func.count(Voicemail.id)).where(vm_due, _callback_open())) or 0
+    )
+    for vm in session.scalars(
+        select(Voicemail).where(vm_due, ~_callback_open()).order_by(Voicemail.id)
+    ):
+        _purge_one(
+            vm,
+            data_dir,
+            now,
+            dry_run,
+            report.voicemails,
+            report.voicemails_missing,
+            report.voicemails_failed,
+        )
     if not dry_run:
         actor = session.get(User, actor_id) if actor_id is not None else None
         AuditRepository(session).record(
@@ -623,6 +663,42 @@ def purge(
             at=now,
         )
     return report
+
+
+def _callback_open() -> Any:
+    """Voicemails whose callback ticket is still open: kept until it is dealt with."""
+    return exists(
+        select(Ticket.id).where(Ticket.id == Voicemail.ticket_id, Ticket.status.in_(OPEN_TICKET))
+    )
+
+
+def _purge_one(
+    item: Recording | Voicemail,
+    data_dir: Path,
+    now: dt.datetime,
+    dry_run: bool,
+    purged: list[tuple[int, str, int]],
+    missing: list[int],
+    failed: list[tuple[int, str]],
+) -> None:
+    """Delete one file and mark its row; a file already gone still marks the row."""
+    path = Path(item.path)
+    if not path.is_absolute():
+        path = data_dir / path
+    if not path.is_file():
+        missing.append(item.id)
+        if not dry_run:
+            item.purged_at = now
+        return
+    size = path.stat().st_size
+    if not dry_run:
+        try:
+            path.unlink()
+        except OSError as exc:
+            failed.append((item.id, exc.strerror or str(exc)))
+            return
+        item.purged_at = now
+    purged.append((item.id, str(path), size))
 
 
 def next_purge_at(now: dt.datetime, at: dt.time) -> dt.datetime:

@@ -31,7 +31,9 @@ from kefu.config import Settings
 from kefu.services import kb, recordings, tickets
 from kefu.services.center import Center
 from kefu.services.chat import ChatService
+from kefu.services.ivr_locks import DbPasswordLocks
 from kefu.services.live import LiveHub
+from kefu.services.reports import TZ
 from kefu.store.db import Database
 from kefu.web import errors
 from kefu.web.auth import LoginThrottle, Sessions, load_secret, sessions_of
@@ -52,6 +54,7 @@ ROUTERS = (
     "chat",
     "admin",
     "recordings",
+    "voicemails",
 )
 OPTIONAL_ROUTERS = ("wallboard", "qa", "reports")
 # Paths reachable without logging in (the route-coverage test checks every other one).
@@ -185,16 +188,22 @@ async def _purge_recordings_daily(db: Database, settings: Settings) -> None:
                 settings.data_dir,
                 settings.recording_retention_days,
             )
+            # CC-03: wrong-password counts of days before yesterday lock nothing any more
+            yesterday = wake.astimezone(TZ).date() - dt.timedelta(days=1)
+            await asyncio.to_thread(DbPasswordLocks(db).forget_before, yesterday)
         except (SQLAlchemyError, OSError):
             log.exception("recording purge failed")
             continue
         if report is not None:
             log.info(
-                "recording purge: %d purged, %d already gone, %d failed, %d held",
+                "recording purge: %d purged, %d already gone, %d failed, %d held; "
+                "voicemails: %d purged, %d kept for a callback",
                 len(report.purged),
                 len(report.missing),
                 len(report.failed),
                 report.kept_on_hold,
+                len(report.voicemails) + len(report.voicemails_missing),
+                report.voicemails_kept,
             )
 
 

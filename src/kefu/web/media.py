@@ -1,4 +1,5 @@
-"""Serving a call recording: one path for every router that plays one (QA, recordings).
+"""Serving a call recording or voicemail: one path for every router that plays one (QA,
+recordings, voicemails).
 
 The WAV goes out as a FileResponse, which answers HTTP Range requests (the browser's audio
 player seeks with them); every playback and download is written to the audit log first.
@@ -13,8 +14,7 @@ from fastapi.responses import FileResponse
 from sqlalchemy.orm import Session
 
 from kefu.services import recordings
-from kefu.services.recordings import RecordingsError
-from kefu.store.models import Recording
+from kefu.services.recordings import RecordingsError, StoredAudio
 from kefu.web.auth import SessionUser, client_ip
 from kefu.web.errors import Forbidden, Invalid, NotFound, WebError
 
@@ -26,8 +26,10 @@ def raise_web(exc: RecordingsError) -> NoReturn:
         raise NotFound(message.removesuffix(" not found")) from None
     if exc.kind == "forbidden":
         raise Forbidden(message) from None
+    if exc.kind == "conflict":
+        raise WebError(f"{exc.noun}-conflict", message, 409) from None
     if exc.kind == "gone":
-        raise WebError("recording-purged", message, 410) from None
+        raise WebError(f"{exc.noun}-purged", message, 410) from None
     raise Invalid(message, {"param": exc.param}) from None
 
 
@@ -35,17 +37,19 @@ def recording_response(
     request: Request,
     session: Session,
     user: SessionUser,
-    rec: Recording,
+    rec: StoredAudio,
     *,
     via: str,
     download: bool = False,
+    noun: str = "recording",
 ) -> FileResponse:
-    """The recording's WAV (Range-capable), audited as played or downloaded by `user`.
+    """The WAV (Range-capable), audited as played or downloaded by `user`; `noun` is
+    recording or voicemail (the audit action and the error ids follow it).
 
     The caller has checked that `user` may hear `rec`.
     """
     try:
-        path = recordings.file_of(rec, request.app.state.settings.data_dir)
+        path = recordings.file_of(rec, request.app.state.settings.data_dir, noun)
     except RecordingsError as exc:
         raise_web(exc)
     recordings.audit_access(
@@ -56,6 +60,7 @@ def recording_response(
         via=via,
         byte_range=request.headers.get("range"),
         source_ip=client_ip(request),
+        noun=noun,
     )
     return FileResponse(
         path,

@@ -28,6 +28,11 @@ class Disposition(enum.Enum):
     OVERFLOWED = "overflowed"
     VOICEMAIL = "voicemail"
     REJECTED = "rejected"
+    # outbound calls (click-to-dial): the customer's line was busy, nobody answered it, or
+    # the agent's own phone was not answered (then the customer was never dialled)
+    BUSY = "busy"
+    NO_ANSWER = "no_answer"
+    AGENT_NO_ANSWER = "agent_no_answer"
 
 
 class Party(enum.Enum):
@@ -126,7 +131,12 @@ class Recording(Base):
 
 
 class Voicemail(Base):
-    """A caller's message (CC-03 voicemail): mono 8 kHz WAV, recorded after the prompt."""
+    """A caller's message (CC-03 voicemail): mono 8 kHz WAV, recorded after the prompt.
+
+    `heard_at`/`heard_by`: who first marked it heard in the console. `ticket_id`: the
+    callback ticket made from it. Retention follows the recordings' (CC-04): the purge
+    deletes the file and sets `purged_at`, keeping the row.
+    """
 
     __tablename__ = "voicemails"
 
@@ -139,6 +149,23 @@ class Voicemail(Base):
     ended_by: Mapped[str] = mapped_column(String(16))  # key (#), hangup, max_length
     created_at: Mapped[dt.datetime] = mapped_column(index=True)
     heard_at: Mapped[dt.datetime | None]
+    heard_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"))
+    purged_at: Mapped[dt.datetime | None]
+
+
+class IvrPasswordFailure(Base):
+    """Wrong phone-password tries per account and local day (CC-03 lockout across calls).
+
+    `account` is a SHA-256 of the account number: the count needs no readable number.
+    """
+
+    __tablename__ = "ivr_password_failures"
+
+    account: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    updated_at: Mapped[dt.datetime]
 
 
 class SurveyResponse(Base):

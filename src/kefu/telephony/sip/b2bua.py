@@ -48,6 +48,7 @@ from kefu.audio.g722 import G722, G722Stream
 from kefu.audio.mixer import MixMode, Party, mix
 from kefu.audio.player import PromptPlayer
 from kefu.audio.recorder import LEFT, RIGHT, FileWriter, StereoRecorder
+from kefu.audio.tones import sine
 from kefu.errors import KefuError
 from kefu.telephony.port import (
     CallArrived,
@@ -503,8 +504,17 @@ class SipSwitch:
         )
         return leg_id
 
-    def dial_out(self, call_id: str, number: str, trunk: str, timeout: float | None = None) -> str:
-        """Call an outside number through a configured trunk; returns the leg id at once."""
+    def dial_out(
+        self,
+        call_id: str,
+        number: str,
+        trunk: str,
+        timeout: float | None = None,
+        caller: str | None = None,
+    ) -> str:
+        """Call an outside number through a configured trunk; returns the leg id at once.
+
+        `caller`: the number shown to the called party (default: the call's caller)."""
         call = self._call(call_id)
         addr = self.config.trunks.get(trunk)
         if addr is None:
@@ -515,10 +525,50 @@ class SipSwitch:
         leg_id = self._new_id("leg")
         asyncio.get_running_loop().create_task(
             self._place(
-                call, leg_id, number, LegRole.OUTSIDE, timeout or self.config.ring_timeout, binding
+                call,
+                leg_id,
+                number,
+                LegRole.OUTSIDE,
+                timeout or self.config.ring_timeout,
+                binding,
+                caller=caller,
             )
         )
         return leg_id
+
+    def originate(
+        self, extension: str, display: str, timeout: float | None = None
+    ) -> tuple[str, str]:
+        """Click-to-dial, step 1: a new call whose first leg rings a registered extension.
+
+        The phone shows `display` (the customer's number) as the caller. The ringing leg is
+        the call's A-leg (`customer`, as on an agent's own 9 + number call): when it ends, the
+        whole call ends; the party dialled next is bridged to it. Returns (call id, leg id).
+        """
+        if self.registrar.lookup(extension) is None:
+            raise SwitchError(f"{extension}: no phone registered")
+        call_id = self._new_id("call")
+        call = Call(call_id, CallRecord(call_id, display, extension, time.time()))
+        self.calls[call_id] = call
+        leg_id = self._new_id("leg")
+        asyncio.get_running_loop().create_task(
+            self._place(
+                call,
+                leg_id,
+                extension,
+                LegRole.CUSTOMER,
+                timeout or self.config.ring_timeout,
+                caller=display,
+            )
+        )
+        return call_id, leg_id
+
+    def ringback_tone(self, leg_id: str) -> None:
+        """Play the ringback tone (450 Hz, 1 s on, 4 s off, as Chinese exchanges do) on an
+        answered leg until something else plays or the leg is bridged."""
+        leg = self._leg(leg_id)
+        leg.player = PromptPlayer([_RINGBACK], loop=True)
+        leg.player_interruptible = False
 
     async def _place(
         self,
@@ -528,10 +578,16 @@ class SipSwitch:
         role: LegRole,
         timeout: float,
         fixed: Binding | None = None,
+        caller: str | None = None,
     ) -> None:
         assert self.uac is not None
         binding = fixed or self.registrar.lookup(ext)
         if binding is None or call.ended:
+            if role is LegRole.CUSTOMER and not call.legs:  # an originate that cannot start
+                self.calls.pop(call.call_id, None)
+                call.ended = True
+                self._emit(LegEnded(call.call_id, leg_id, HangupBy.ERROR, time.time(), 480))
+                self._emit(CallEnded(call.call_id, time.time()))
             return
         leg = await self._new_leg(call, role, ext)
         # keep the id promised by ring()
@@ -539,13 +595,15 @@ class SipSwitch:
         leg.leg_id = leg.record.leg_id = leg_id
         call.legs[leg_id] = leg
         self.legs[leg_id] = leg
-        cust = call.customer
+        if role is LegRole.CUSTOMER and call.customer is None:  # originate(): the A-leg
+            call.customer = leg
+        cust = call.customer if call.customer is not leg else None
         first = cust.codec if cust is not None else self.config.codecs[0]
         codecs = (first, *[c for c in self.config.codecs if c != first])
         sdp = build_sdp(self.media_host, leg.ep.local[1], codecs, self.config.dtmf_pt)
         host = f"{self.config.host}:{self.config.port}"
         out = self.uac.send_invite(
-            f"sip:{call.record.caller or 'kefu'}@{host}",
+            f"sip:{caller or call.record.caller or 'kefu'}@{host}",
             binding.contact,
             binding.addr,
             parse_sdp(sdp),
@@ -1425,6 +1483,10 @@ def _user(uri_or_header: str) -> str:
         return m.group(1)
     m = re.search(r"sips?:([^;>]+)", uri_or_header)
     return m.group(1) if m else ""
+
+
+# the ringback tone of Chinese exchanges: 450 Hz, 1 s on, 4 s off
+_RINGBACK = np.concatenate([sine(450.0, 1.0, amplitude=6000.0), silence(4 * 8000)])
 
 
 def _disposition(answered: bool, status: int, by: HangupBy) -> Disposition:

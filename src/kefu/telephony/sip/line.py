@@ -35,9 +35,11 @@ import sys
 import time
 import wave
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
@@ -47,6 +49,7 @@ from kefu.core import commands as cmd
 from kefu.core import ivr_events as ivr
 from kefu.core.agent import AgentState
 from kefu.core.calendar import HolidayCalendar
+from kefu.core.calling_hours import CallingHours, normalise_number
 from kefu.core.errors import CoreError, PermissionDenied
 from kefu.core.events import (
     AgentHungUp,
@@ -58,9 +61,11 @@ from kefu.core.events import (
 )
 from kefu.core.ivr import IvrSession
 from kefu.core.ivr_flow import Flow, parse_flow
+from kefu.core.ivr_password import PasswordLockStore
 from kefu.core.routing import normalize
 from kefu.core.supervision import MonitorMode
-from kefu.errors import ConfigError
+from kefu.errors import ConfigError, KefuError
+from kefu.services.ivr_locks import DbPasswordLocks
 from kefu.store.db import Database
 from kefu.store.models import (
     Agent,
@@ -144,6 +149,7 @@ class LineCall:
     ended: bool = False  # the switch ended it; its CDR is being finished on the core thread
     voicemail: VoicemailTake | None = None  # the caller is leaving a message (CC-03)
     busy_agents: dict[str, AgentState] = field(default_factory=dict)  # CC-14: state before
+    dial: ClickDial | None = None  # click-to-dial: the agent's phone first, then the customer
 
 
 @dataclass
@@ -207,6 +213,27 @@ _CACHE_S = 5.0  # number -> route and extension -> agent look-ups are kept this 
 
 
 @dataclass
+class ClickDial:
+    """A click-to-dial call: the agent's phone is the A-leg, the customer is dialled after."""
+
+    agent_id: str
+    extension: str
+    number: str
+    restore: AgentState | None = None  # the state the call made busy, given back after
+    agent_answered: bool = False
+    customer_answered: bool = False
+    outcome: str = "agent_no_answer"  # answered | busy | no_answer | agent_no_answer | failed
+
+
+class DialRefused(KefuError):
+    """Click-to-dial cannot start; `reason` is a stable id (the web maps it to a status)."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        self.reason = reason
+        super().__init__(message)
+
+
+@dataclass
 class SipLine:
     """Connects `switch` and `center`. `recordings`: where the call WAVs go."""
 
@@ -224,10 +251,21 @@ class SipLine:
     lost_agent: Literal["requeue", "voicemail"] = "requeue"
     voicemail_max: float = 120.0  # seconds of message before the line ends it
     ivr_services: IvrServices = field(default_factory=NoIvrServices)
+    # CC-03: wrong phone passwords counted across calls; None: the center's database
+    # (DbPasswordLocks, set in attach). Its calls are blocking DB I/O made from the IVR.
+    password_locks: PasswordLockStore | None = None
     calls: dict[str, LineCall] = field(default_factory=dict)
     on_call_ended: list[Any] = field(default_factory=list)  # callbacks(call_id)
     # the last announcements said (call id, prompt names), for the console and tests
     played: deque[tuple[str, tuple[str, ...]]] = field(default_factory=lambda: deque(maxlen=200))
+    # SLA-03: outbound calls only inside these local hours (None: not enforced)
+    hours: CallingHours | None = None
+    hours_tz: str = "Asia/Shanghai"
+    wall_clock: Callable[[], float] = time.time  # the hours rule's clock (tests inject one)
+    outbound_caller_id: str | None = None  # shown to dialled customers; None: the extension
+    dial_timeout: float = 30.0  # how long click-to-dial rings the agent, then the customer
+    # the outcomes of the last click-to-dial calls (call id, outcome), for the console and tests
+    dialled: deque[tuple[str, str]] = field(default_factory=lambda: deque(maxlen=200))
     # extension -> (agent id or None, when looked up); number -> (route, when): core thread only
     _ext_agent: dict[str, tuple[str | None, float]] = field(default_factory=dict)
     _routes: dict[str, tuple[tuple[str, Flow | str | None], float]] = field(default_factory=dict)
@@ -242,6 +280,8 @@ class SipLine:
         self.switch.file_writer = self._file_job  # recordings are written on the core thread
         self.center.telephony = self
         self.recordings.mkdir(parents=True, exist_ok=True)
+        if self.password_locks is None:
+            self.password_locks = DbPasswordLocks(self.center.db)
 
     def detach(self) -> None:
         """Stop hearing the center (calls in progress become virtual)."""
@@ -449,7 +489,14 @@ class SipLine:
         self.switch.answer(ev.call_id)
         if isinstance(target, Flow):
             now = dt.datetime.now(dt.UTC)
-            lc.ivr = IvrSession(target, ev.call_id, {"caller": ev.caller}, self.calendar, now)
+            lc.ivr = IvrSession(
+                target,
+                ev.call_id,
+                {"caller": ev.caller},
+                self.calendar,
+                now,
+                locks=self.password_locks,  # DB-backed: its reads and writes block
+            )
             self._ivr_commands(lc, lc.ivr.start(now))
         else:
             self._offer(lc, str(target), 0, {})
@@ -496,9 +543,13 @@ class SipLine:
         outside = bool(p) and ev.dialed.startswith(p) and len(ev.dialed) > len(p) + 2
         if callee is None and not outside:
             return False
-        if callee is None and (self.trunk is None or not a.may_go_outside):
-            self.switch.reject(ev.call_id, 403)  # AG-08: outside lines by permission only
-            return True
+        if callee is None:
+            if self.trunk is None or not a.may_go_outside:  # AG-08: by permission only
+                self.switch.reject(ev.call_id, 403)
+                return True
+            if self.hours_refusal() is not None:  # SLA-03: not at night, lunch or dinner
+                self.switch.reject(ev.call_id, 403)
+                return True
         lc = LineCall(ev.call_id, ev.leg_id, ev.caller, ev.dialed, ev.at, direct=True)
         self.calls[ev.call_id] = lc
         kind = "internal" if callee is not None else "outbound"
@@ -624,6 +675,9 @@ class SipLine:
             self._moh(lc)
 
     def _answered(self, lc: LineCall, ev: LegAnswered) -> None:
+        if lc.dial is not None:
+            self._dial_answered(lc, lc.dial, ev)
+            return
         if ev.leg_id == lc.customer_leg:
             return
         if self._transfer_leg_answered(lc, ev):
@@ -673,6 +727,9 @@ class SipLine:
                 call.answered_at = call.answered_at or _dt(at)
 
     def _leg_ended(self, lc: LineCall, ev: LegEnded) -> None:
+        if lc.dial is not None:
+            self._dial_leg_ended(lc, lc.dial, ev)
+            return
         if self._transfer_leg_ended(lc, ev):
             return
         if ev.leg_id == lc.customer_leg:
@@ -892,6 +949,8 @@ class SipLine:
         if lc.ivr_timer is not None:
             lc.ivr_timer.cancel()
         lc.ended = True  # stays in `calls` until its CDR is finished
+        if lc.dial is not None:
+            self._dial_ended(lc, lc.dial)
         if lc.voicemail is not None:
             self._voicemail_done(lc, "hangup")
         self._core(self._restore_busy, lc)
@@ -1218,6 +1277,240 @@ class SipLine:
         if lc.supervisor_leg is None:
             lc.supervisor_leg = self.switch.ring(lc.call_id, ext, role=LegRole.SUPERVISOR)
 
+    # ---- click-to-dial and the outbound hours (SLA-03) -----------------------------------
+
+    def hours_refusal(self) -> str | None:
+        """Why an outbound call may not start now (SLA-03), or None when it may."""
+        if self.hours is None:
+            return None
+        tz = ZoneInfo(self.hours_tz)
+        local = dt.datetime.fromtimestamp(self.wall_clock(), tz)
+        if self.hours.allows(local.time()):
+            return None
+        return (
+            f"outbound calls are allowed only {self.hours.describe()} ({self.hours_tz}); "
+            f"it is {local:%H:%M} there now"
+        )
+
+    def _busy_with_call(self, agent_id: str, extension: str) -> bool:
+        for lc in self.calls.values():
+            if lc.dial is not None and lc.dial.agent_id == agent_id:
+                return True
+            if lc.agent is not None and lc.agent[0] == agent_id:
+                return True
+            if agent_id in lc.rings or (lc.direct and lc.caller == extension):
+                return True
+        return False
+
+    def click_to_dial(self, agent_id: int, number: str) -> str:
+        """Ring the agent's phone (showing the customer's number); once it answers, dial the
+        customer through the trunk. Returns the call id. Call on the event loop.
+
+        Raises `DialRefused` (reason: bad-number, no-trunk, outside-hours, not-logged-in,
+        on-call, not-registered) before anything rings.
+        """
+        try:
+            bare = normalise_number(number)
+        except ValueError as exc:
+            raise DialRefused("bad-number", str(exc)) from None
+        if self.trunk is None:
+            raise DialRefused(
+                "no-trunk", "no trunk for outside numbers is configured (KEFU_SIP_GATEWAY)"
+            )
+        refusal = self.hours_refusal()
+        if refusal is not None:
+            raise DialRefused("outside-hours", refusal)
+        aid = str(agent_id)
+        view = self.center.agent_view(agent_id)
+        if view.state is AgentState.LOGGED_OUT:
+            raise DialRefused("not-logged-in", "log the seat in before dialling")
+        with self.center.db.session() as s:
+            agent = s.get(Agent, agent_id)
+            extension = agent.extension if agent is not None else ""
+        if view.state in (AgentState.RINGING, AgentState.ON_CALL, AgentState.ON_HOLD) or (
+            self._busy_with_call(aid, extension)
+        ):
+            raise DialRefused("on-call", "the agent is already on a call")
+        if not extension or self.switch.registrar.lookup(extension) is None:
+            raise DialRefused(
+                "not-registered",
+                f"the phone of extension {extension or '(none)'} is not registered: "
+                "start the softphone and try again",
+            )
+        try:
+            call_id, leg = self.switch.originate(extension, bare, timeout=self.dial_timeout)
+        except SwitchError as exc:
+            raise DialRefused("not-registered", str(exc)) from None
+        now = time.time()
+        d = ClickDial(aid, extension, bare)
+        lc = LineCall(call_id, leg, extension, bare, now, dial=d)
+        self.calls[call_id] = lc
+        from kefu.store.models import Direction
+
+        with self.center.db.session() as s:
+            s.add(
+                Call(
+                    id=call_id,
+                    direction=Direction.OUTBOUND,
+                    agent_id=agent_id,
+                    caller=self.outbound_caller_id or extension,
+                    callee=bare,
+                    offered_at=_dt(now),
+                    ringing_at=_dt(now),
+                )
+            )
+            s.flush()
+            s.add(
+                CallLeg(
+                    call_id=call_id,
+                    party=Party.AGENT,
+                    address=extension,
+                    agent_id=agent_id,
+                    started_at=_dt(now),
+                )
+            )
+        # the core must not offer a queue call to the seat meanwhile: busy until the end
+        if view.state in (AgentState.IDLE, AgentState.AFTER_CALL_WORK):
+            with contextlib.suppress(CoreError):
+                self.center.set_state(agent_id, AgentState.BUSY, "click_to_dial")
+                d.restore = AgentState.IDLE
+        self.center.hub.publish(
+            f"agent:{aid}", {"type": "dialing", "call_id": call_id, "number": bare}
+        )
+        return call_id
+
+    def _dial_cdr(self, lc: LineCall, **changes: Any) -> None:
+        """Update the click-to-dial CDR (on the core thread; see `_dial_cdr_rows`)."""
+        self._core(self._dial_cdr_rows, lc, **changes)
+
+    def _dial_cdr_rows(
+        self,
+        lc: LineCall,
+        *,
+        agent_answered: float | None = None,
+        customer_dialled: bool = False,
+        customer_answered: float | None = None,
+        disposition: Any = None,
+    ) -> None:
+        """Update the click-to-dial CDR: the call row and its agent and customer legs."""
+        with self.center.db.session() as s:
+            call = s.get(Call, lc.call_id)
+            legs = {
+                leg.party: leg
+                for leg in s.scalars(select(CallLeg).where(CallLeg.call_id == lc.call_id))
+            }
+            if agent_answered is not None and Party.AGENT in legs:
+                legs[Party.AGENT].answered_at = _dt(agent_answered)
+            if customer_dialled and Party.CUSTOMER not in legs:
+                s.add(
+                    CallLeg(
+                        call_id=lc.call_id,
+                        party=Party.CUSTOMER,
+                        address=lc.dialed,
+                        started_at=_dt(time.time()),
+                    )
+                )
+            if customer_answered is not None:
+                if Party.CUSTOMER in legs:
+                    legs[Party.CUSTOMER].answered_at = _dt(customer_answered)
+                if call is not None:
+                    call.answered_at = _dt(customer_answered)
+            if disposition is not None and call is not None:
+                call.disposition = disposition
+
+    def _dial_answered(self, lc: LineCall, d: ClickDial, ev: LegAnswered) -> None:
+        if ev.leg_id == lc.customer_leg and not d.agent_answered:
+            # the agent took the call: now the customer's phone rings through the trunk;
+            # the agent hears ringback meanwhile
+            d.agent_answered = True
+            self._dial_cdr(lc, agent_answered=ev.at)
+            self.switch.ringback_tone(lc.customer_leg)
+            assert self.trunk is not None
+            try:
+                leg = self.switch.dial_out(
+                    lc.call_id,
+                    d.number,
+                    self.trunk,
+                    timeout=self.dial_timeout,
+                    caller=self.outbound_caller_id or d.extension,
+                )
+            except SwitchError as exc:
+                log.warning("click-to-dial %s: %s", lc.call_id, exc)
+                d.outcome = "failed"
+                from kefu.store.models import Disposition
+
+                self._dial_cdr(lc, disposition=Disposition.NO_ANSWER)
+                self._close(lc, ["extension_no_answer", "goodbye"])
+                return
+            lc.agent = ("outside", leg)
+            self._dial_cdr(lc, customer_dialled=True)
+        elif lc.agent is not None and ev.leg_id == lc.agent[1]:
+            d.customer_answered = True
+            d.outcome = "answered"
+            self.switch.bridge(lc.call_id, ev.leg_id)
+            # CC-04: recorded like every call, the customer left and the agent right
+            lc.recording = self.recordings / f"{lc.call_id}.wav"
+            self.switch.record(lc.call_id, lc.recording, swap=True)
+            from kefu.store.models import Disposition
+
+            self._dial_cdr(lc, customer_answered=ev.at, disposition=Disposition.ANSWERED)
+
+    def _dial_leg_ended(self, lc: LineCall, d: ClickDial, ev: LegEnded) -> None:
+        from kefu.store.models import Disposition
+
+        if ev.leg_id == lc.customer_leg:  # the agent's phone
+            if not d.agent_answered:  # declined or never answered: nobody else was dialled
+                d.outcome = "agent_no_answer"
+                lc.hangup_by = Party.AGENT if ev.by is HangupBy.REJECTED else Party.SYSTEM
+                self._dial_cdr(lc, disposition=Disposition.AGENT_NO_ANSWER)
+            elif ev.by is HangupBy.REMOTE:
+                lc.hangup_by = Party.AGENT
+                if not d.customer_answered:  # the agent gave up while the customer rang
+                    d.outcome = "no_answer"
+                    self._dial_cdr(lc, disposition=Disposition.NO_ANSWER)
+            else:
+                lc.hangup_by = lc.hangup_by or Party.SYSTEM
+            return
+        if lc.agent is None or ev.leg_id != lc.agent[1]:
+            return
+        lc.agent = None
+        if d.customer_answered:
+            if ev.by is HangupBy.REMOTE:
+                lc.hangup_by = Party.CUSTOMER
+            self.switch.hangup_call(lc.call_id)
+        elif ev.by is not HangupBy.PEER_LEG:  # busy or no answer: the agent hears why
+            busy = ev.status in (486, 600, 603)
+            d.outcome = "busy" if busy else "no_answer"
+            lc.hangup_by = Party.CUSTOMER if busy else Party.SYSTEM
+            self._dial_cdr(lc, disposition=Disposition.BUSY if busy else Disposition.NO_ANSWER)
+            self._close(lc, ["extension_busy" if busy else "extension_no_answer", "goodbye"])
+
+    def _dial_ended(self, lc: LineCall, d: ClickDial) -> None:
+        """The seat's state comes back; the outcome is kept for the console and the audit."""
+        self.dialled.append((lc.call_id, d.outcome))
+        self._core(self._dial_ended_core, lc, d)
+
+    def _dial_ended_core(self, lc: LineCall, d: ClickDial) -> None:
+        if d.restore is not None:
+            view = self.center.agent_view(int(d.agent_id))
+            if view.state is AgentState.BUSY and view.reason == "click_to_dial":
+                with contextlib.suppress(CoreError):
+                    self.center.set_state(int(d.agent_id), d.restore)
+        with self.center.db.session() as s:
+            agent = s.get(Agent, int(d.agent_id))
+            from kefu.store.repositories import AuditRepository
+
+            AuditRepository(s).record(
+                "agent.click_to_dial.ended",
+                actor=agent.user if agent is not None else None,
+                target=d.number,
+                detail={"call_id": lc.call_id, "agent_id": d.agent_id, "outcome": d.outcome},
+            )
+        self.center.hub.publish(
+            f"agent:{d.agent_id}",
+            {"type": "dial_ended", "call_id": lc.call_id, "outcome": d.outcome},
+        )
+
     # ---- transfer, consult and three-way calls ---------------------------------------------
 
     def _transfer_command(
@@ -1453,6 +1746,8 @@ async def open_line(center: Center, settings: Settings) -> SipLine:
         trunk="gateway" if gateway else None,
         outside_prefix=settings.sip_outside_prefix,
         survey=settings.sip_survey,
+        hours=settings.calling_hours,
+        hours_tz=settings.outbound_timezone,
         lost_agent=settings.sip_lost_agent,
         voicemail_max=settings.sip_voicemail_max_s,
     )

@@ -100,6 +100,7 @@ class Softphone:
         self.dtmf_pt: int | None = None
         self.bye_received = False
         self.last_invite_uri = ""
+        self.invites: list[tuple[float, str, str]] = []  # (when, From, request URI) received
         self.calls_answered = 0
         self._sender: asyncio.Task[None] | None = None
         self._pos = 0
@@ -147,6 +148,7 @@ class Softphone:
         return self.ep
 
     def _on_invite(self, inc: IncomingCall) -> None:
+        self.invites.append((time.monotonic(), inc.invite.get_header("from") or "", inc.invite.uri))
         if self.busy or self.incoming is not None or self.outgoing is not None:
             inc.reject(486)
             return

@@ -12,9 +12,11 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from kefu.core.agent import AgentState
+from kefu.core.calling_hours import normalise_number
 from kefu.core.events import TransferKind
 from kefu.core.supervision import SupervisorAction
 from kefu.core.wallboard import AgentView
+from kefu.services import audit
 from kefu.services.center import Center
 from kefu.store.models import Agent, CallLeg, Party, Role, SkillGroup, SkillGroupMember
 from kefu.store.models import Call as CallRow
@@ -87,6 +89,24 @@ class ConferenceIn(BaseModel):
     """Three-way call with an agent (工号) or an outside number."""
 
     party: str = Field(min_length=1, max_length=64)
+
+
+class DialIn(BaseModel):
+    """Click-to-dial: the customer's number as typed (spaces and dashes are dropped; no
+    outside prefix: the console dials straight out through the trunk)."""
+
+    number: str = Field(min_length=1, max_length=40)
+
+
+# click-to-dial refusals (kefu.telephony.sip.line.DialRefused.reason) -> HTTP status
+_DIAL_STATUS = {
+    "bad-number": 422,
+    "outside-hours": 403,
+    "not-logged-in": 409,
+    "on-call": 409,
+    "not-registered": 409,
+    "no-trunk": 503,
+}
 
 
 class SimCallIn(BaseModel):
@@ -268,6 +288,46 @@ def conference(request: Request, user: AgentUser, body: ConferenceIn, session: S
 def pickup(request: Request, user: AgentUser, body: CallIn) -> None:
     """抢接 a call ringing at another agent (AG-13)."""
     center_of(request).pickup(_seat(user), body.call_id)
+
+
+@router.post("/api/agent/dial", status_code=201)
+async def dial(request: Request, user: AgentUser, body: DialIn) -> dict[str, str]:
+    """Click-to-dial (外呼): ring the agent's own phone, then call the customer through the
+    trunk once the agent answers. Only inside the outbound hours (SLA-03); audited."""
+    from kefu.telephony.sip.line import DialRefused
+
+    seat = _seat(user)
+    try:
+        number = normalise_number(body.number)
+    except ValueError as exc:
+        raise Invalid(str(exc)) from None
+    line = getattr(request.app.state, "sip_line", None)
+    if line is None:
+        raise WebError("sip-off", "click-to-dial needs the SIP switch: run `kefu serve --sip`", 503)
+    center = center_of(request)
+    ip = request.client.host if request.client else None
+    try:
+        # on the event loop, where the switch lives (this endpoint is async for that reason)
+        call_id: str = line.click_to_dial(seat, number)
+    except DialRefused as exc:
+        audit.record(
+            center.db,
+            "agent.click_to_dial",
+            actor_id=user.id,
+            target=number,
+            detail={"agent_id": seat, "allowed": False, "reason": exc.reason},
+            source_ip=ip,
+        )
+        raise WebError(f"dial-{exc.reason}", str(exc), _DIAL_STATUS.get(exc.reason, 400)) from None
+    audit.record(
+        center.db,
+        "agent.click_to_dial",
+        actor_id=user.id,
+        target=number,
+        detail={"agent_id": seat, "allowed": True, "call_id": call_id},
+        source_ip=ip,
+    )
+    return {"call_id": call_id, "number": number}
 
 
 @router.get("/api/queues/waiting")

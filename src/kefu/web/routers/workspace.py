@@ -50,6 +50,7 @@ def workspace(request: Request, user: AgentUser, session: SessionDep) -> Respons
         groups=groups,
         queues=list(center.engine.queues),
         acw_seconds=center.engine.config.acw_seconds,
+        dial_hours=request.app.state.settings.calling_hours.describe(),  # SLA-03
     )
 
 

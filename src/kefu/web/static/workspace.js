@@ -90,7 +90,13 @@
   $("btn-transfer").onclick = function () {
     api("POST", "/api/agent/transfer", { kind: $("transfer-kind").value, target: $("transfer-target").value }).catch(fail);
   };
-  $("btn-conference").onclick = function () { api("POST", "/api/agent/conference", { party: $("conf-party").value }).catch(fail); };
+  $("btn-dial").onclick = function () {
+    var number = $("dial-number").value.trim();
+    if (!number) return;
+    api("POST", "/api/agent/dial", { number: number })
+      .then(function (r) { kefu.toast(T.dialing + r.number); }).catch(fail);
+  };
+    $("btn-conference").onclick = function () { api("POST", "/api/agent/conference", { party: $("conf-party").value }).catch(fail); };
   $("btn-blacklist").onclick = function () {
     var reason = prompt(T.blacklistReason);
     if (!reason) return;
@@ -156,6 +162,8 @@
       loadWaiting();
     } else if (ev.type === "call_ended" || ev.type === "offer_withdrawn" || ev.type === "intercepted") {
       if (ev.call_id === st.callId) endCall();
+    } else if (ev.type === "dial_ended") {
+      kefu.toast(T.dialEnded[ev.outcome] || ev.outcome);
     } else if (ev.type === "missed") {
       endCall();
       loadMissed();
