@@ -225,9 +225,8 @@ async def test_every_call_in_progress_is_on_the_wallboard(tmp_path: Path) -> Non
                     while True:  # until the resume reaches the board
                         msg = ws.receive_json()
                         for e in msg.get("events", []):
-                            if (e["type"], e["call_id"]) == ("call", talk_id) and e[
-                                "state"
-                            ] == "talking":
+                            mine = e.get("type") == "call" and e.get("call_id") == talk_id
+                            if mine and e.get("state") == "talking":
                                 return res.json(), first, e
 
             task = asyncio.create_task(asyncio.to_thread(console))
@@ -256,6 +255,40 @@ async def test_every_call_in_progress_is_on_the_wallboard(tmp_path: Path) -> Non
         finally:
             for p in [*customers, *phones.values(), pstn]:
                 await p.stop()
+
+
+async def test_a_click_to_dial_call_rings_then_talks_on_the_wallboard(tmp_path: Path) -> None:
+    """Click-to-dial: ringing (the agent's phone, then the customer's), talking once the
+    customer answers, with the agent and the outbound direction; gone after the hang-up."""
+    db = Database.from_url(f"sqlite:///{tmp_path / 'kefu.db'}")
+    migrate.upgrade(db.engine)
+    seed(db)
+    site = await open_site(tmp_path, db)
+    pstn = Softphone("gw", "", site.addr, tone_hz=2000.0, answer_delay=1.5)
+    agent = Softphone("8001", "pw8001", site.addr, answer_delay=1.0)
+    try:
+        await pstn.start(register=False)
+        await agent.start()
+        site.switch.config.trunks["pstn"] = ("127.0.0.1", pstn.port)
+        site.line.trunk = "pstn"
+        site.center.agent_login(site.agent_id, ready=True)
+        call_id = site.line.click_to_dial(site.agent_id, "13900001111")
+
+        def row() -> dict[str, Any]:
+            return by_call(wallboard.snapshot(site.center, db)).get(call_id, {})
+
+        first = row()
+        assert (first["state"], first["direction"]) == ("ringing", "click_to_dial")
+        assert first["agent_id"] == str(site.agent_id) and first["callee"] == "13900001111"
+        await until(lambda: row().get("state") == "talking", 30.0)
+        assert pstn.answered.is_set()
+        pstn.hangup()
+        await until(lambda: not site.line.calls)
+        assert row() == {} and len(site.center.progress) == 0
+    finally:
+        for p in (agent, pstn):
+            await p.stop()
+        await close_site(site)
 
 
 # ---- AG-11: missed calls per agent ------------------------------------------------------
