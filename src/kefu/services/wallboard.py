@@ -1,10 +1,12 @@
 """The supervisor wallboard (CC-06, AG-12) and its actions (AG-14 approval, AG-15..AG-22).
 
 `snapshot` joins three sources: the live center (queues waiting, longest wait, agents'
-states and calls), today's CDRs in the store (service level and abandoned calls since
-midnight, Asia/Shanghai), and pending blacklist requests. Supervisor actions go through
-the center runtime, whose core checks the role and emits the audit entry; an attempt the
-core refuses is audited here, so that every attempt is on record (AG-22).
+states and calls, and every call in progress on the line from `center.progress`: in the
+IVR, queued, ringing, talking, on hold, with a supervisor), today's CDRs in the store
+(service level and abandoned calls since midnight, Asia/Shanghai), and pending blacklist
+requests. Supervisor actions go through the center runtime, whose core checks the role
+and emits the audit entry; an attempt the core refuses is audited here, so that every
+attempt is on record (AG-22).
 """
 
 from __future__ import annotations
