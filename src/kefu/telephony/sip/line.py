@@ -309,12 +309,17 @@ class SipLine:
         assert self._loop is not None
         self._loop.call_soon(self._guard, self._event, event)
 
-    def _guard(self, fn: Any, arg: Any) -> None:
+    def _guard(self, fn: Any, arg: Any, call_id: str | None = None) -> None:
+        """Run `fn(arg)`, then refresh the board view of `call_id` (or of `arg.call_id`).
+
+        With neither, every call's view is refreshed: at hundreds of calls that costs
+        milliseconds of the loop, so callbacks about one call name it (`_core(for_call=)`).
+        """
         try:
             fn(arg)
         except (CoreError, SwitchError, KeyError) as exc:
             log.warning("sip line: %s on %r: %s", type(exc).__name__, arg, exc)
-        self._refresh(getattr(arg, "call_id", None))
+        self._refresh(call_id or getattr(arg, "call_id", None))
 
     # ---- calls in progress for the wallboard (CC-06) ----------------------------------
 
@@ -402,18 +407,22 @@ class SipLine:
         *args: Any,
         then: Any = None,
         refused: Any = None,
+        for_call: str | None = None,
         **kwargs: Any,
     ) -> None:
         """Run `fn(*args, **kwargs)` on the center's core thread, in submission order.
 
         `then(result)` runs back on the loop; so does `refused(exc)` if it raised a CoreError
-        (otherwise the error is logged).
+        (otherwise the error is logged). Then the board view of `for_call` is refreshed (of
+        every call when None).
         """
         job = functools.partial(fn, *args, **kwargs) if kwargs else fn
         fut = self.center.worker.submit(job, *(() if kwargs else args))
-        fut.add_done_callback(lambda f: self._settled(f, fn, then, refused))
+        fut.add_done_callback(lambda f: self._settled(f, fn, then, refused, for_call))
 
-    def _settled(self, fut: Any, fn: Any, then: Any, refused: Any) -> None:
+    def _settled(
+        self, fut: Any, fn: Any, then: Any, refused: Any, for_call: str | None = None
+    ) -> None:
         exc = fut.exception()
         if exc is not None:
             if isinstance(exc, CoreError | KeyError | SwitchError):
@@ -431,9 +440,9 @@ class SipLine:
         if loop is None or loop.is_closed():
             return
         if self.center.worker.on_thread() or not _is_loop_thread(loop):
-            loop.call_soon_threadsafe(self._guard, callback, arg)
+            loop.call_soon_threadsafe(self._guard, callback, arg, for_call)
         else:  # ran inline on the loop (no core thread): still not re-entrantly
-            loop.call_soon(self._guard, callback, arg)
+            loop.call_soon(self._guard, callback, arg, for_call)
 
     def _file_job(self, job: Any) -> None:
         """The recorder's file writes, queued behind the core's work (in order per call)."""
@@ -547,7 +556,7 @@ class SipLine:
             self.center.set_state(int(aid), AgentState.BUSY, "phone_offline")
 
     def _arrived(self, ev: CallArrived) -> None:
-        self._core(self._classify, ev, then=lambda a: self._admit(ev, a))
+        self._core(self._classify, ev, then=lambda a: self._admit(ev, a), for_call=ev.call_id)
 
     def _classify(self, ev: CallArrived) -> _Arrival:
         """Core thread: who calls whom (agents by extension) and the number's route."""
@@ -810,7 +819,9 @@ class SipLine:
                     if leg in self.switch.legs:
                         self.switch.hangup(leg)
 
-                self._core(self.center.answer, int(aid), lc.call_id, refused=withdrawn)
+                self._core(
+                    self.center.answer, int(aid), lc.call_id, refused=withdrawn, for_call=lc.call_id
+                )
                 return
 
     def _store_answered(self, call_id: str, at: float) -> None:
@@ -881,6 +892,7 @@ class SipLine:
                     then=lambda ok: (
                         self._voicemail_play(lc) if ok else self._agent_left(lc, aid, by)
                     ),
+                    for_call=lc.call_id,
                 )
                 return
             if by in (HangupBy.TIMEOUT, HangupBy.ERROR) and self.lost_agent == "requeue":
@@ -889,6 +901,7 @@ class SipLine:
                     lc.call_id,
                     aid,
                     then=lambda ok: self._requeued(lc) if ok else self._agent_left(lc, aid, by),
+                    for_call=lc.call_id,
                 )
                 return
             self._agent_left(lc, aid, by)
@@ -996,7 +1009,7 @@ class SipLine:
                 self._close(lc, ["goodbye"])
 
         vm.timer = self._loop.call_later(
-            self.voicemail_max, self._guard, lambda _: too_long(), None
+            self.voicemail_max, self._guard, lambda _: too_long(), None, lc.call_id
         )
 
     def _voicemail_done(self, lc: LineCall, ended_by: str) -> None:
@@ -1050,7 +1063,9 @@ class SipLine:
         if lc.in_core:  # the switch lost the call without a BYE we saw
             lc.in_core = False
             self._core(self._caller_gone, lc.call_id)
-        self._core(self._finish_cdr, lc, ev.at, then=lambda _: self._forget(lc))
+        self._core(
+            self._finish_cdr, lc, ev.at, then=lambda _: self._forget(lc), for_call=lc.call_id
+        )
 
     def _restore_busy(self, lc: LineCall) -> None:
         for aid, before in lc.busy_agents.items():  # CC-14: back to what they were
@@ -1196,7 +1211,7 @@ class SipLine:
 
     def _loop_soon(self, lc: LineCall, event: ivr.Event) -> None:
         assert self._loop is not None
-        self._loop.call_soon(self._guard, lambda e: self._ivr(lc, e), event)
+        self._loop.call_soon(self._guard, lambda e: self._ivr(lc, e), event, lc.call_id)
 
     def _arm_ivr_timer(self, lc: LineCall) -> None:
         _cancel(lc.ivr_timer)
@@ -1297,6 +1312,7 @@ class SipLine:
                     self._extension_of,
                     c.supervisor_id,
                     then=lambda ext: self._ring_supervisor(lc, c.supervisor_id, ext),
+                    for_call=lc.call_id,
                 )
         elif isinstance(c, cmd.StopMonitor):
             if lc.supervisor_leg is not None:
@@ -1312,7 +1328,10 @@ class SipLine:
             else:  # not monitoring yet: ring the supervisor; the agent talks until it answers
                 sup = c.supervisor_id
                 self._core(
-                    self._extension_of, sup, then=lambda ext: self._intercept_ring(lc, sup, ext)
+                    self._extension_of,
+                    sup,
+                    then=lambda ext: self._intercept_ring(lc, sup, ext),
+                    for_call=lc.call_id,
                 )
         elif isinstance(c, cmd.Mute):
             self.switch.mute(c.call_id, c.muted)
@@ -1886,3 +1905,7 @@ async def close_line(line: SipLine) -> None:
         if not line.calls:
             break
     line.detach()
+    for cb in line.on_call_ended:  # e.g. the QA scorer's worker process
+        close = getattr(cb, "close", None)
+        if close is not None:
+            close()
