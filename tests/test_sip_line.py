@@ -125,6 +125,8 @@ async def open_site(tmp: Path, db: Database, rtp_timeout: float = 8.0) -> Site:
 
 async def close_site(site: Site) -> None:
     site.line.detach()
+    for cb in site.line.on_call_ended:  # the QA scorer's worker process
+        cb.close()
     await site.switch.stop()
     await site.center.stop()
 
@@ -212,7 +214,8 @@ async def test_ivr_queue_agent_talk_hangup_cdr_recording_report(site: Site) -> N
         assert [f.answered for f in facts] == [True] and facts[0].queue_name == "service"
     left, right, rate = read_stereo(Path(rec.path))
     assert 2.0 < len(left) / rate < 9.0
-    await until(lambda: qa_of(site.db, call.id) is not None)
+    # scored in a process of its own, started at the first ended call
+    await until(lambda: qa_of(site.db, call.id) is not None, timeout=60.0)
     qa = qa_of(site.db, call.id)
     assert qa is not None and qa.agent_id == site.agent_id
     assert qa.conversation["transcribed"] is False

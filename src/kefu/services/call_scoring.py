@@ -11,10 +11,13 @@ reported as not applicable, never as a breach, and the stored conversation says
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
+import multiprocessing
+import os
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -147,28 +150,57 @@ def score_call(db: Database, call_id: str, engine: Engine | None = None) -> QaRe
 
 
 class CallScorer:
-    """Scores each ended call off the event loop (the line's `on_call_ended` callback).
+    """Scores each ended call away from the switch (the line's `on_call_ended` callback).
 
-    One low-priority thread of its own scores the calls one after another, and rests after
-    each three times as long as the scoring took: it takes at most a quarter of the
-    interpreter from the switch's event loop even when a burst of calls ends (a thread's OS
-    priority would not help: the interpreter lock is what the loop waits for). Under a
-    sustained peak the scores lag behind and catch up when the calls slow down.
+    With a database other processes can open (a file or a server), the scoring runs in a
+    process of its own (spawned, one worker, lower OS priority): it reads the CDR and the WAV
+    by call id and stores its result, and never takes the switch process's interpreter lock,
+    which every call's audio waits for. It scores the calls one after another and rests after
+    each three times as long as the scoring took, so it takes at most a quarter of a core from
+    the shared machine even when a burst of calls ends. Under a sustained peak the scores lag
+    behind and catch up when the calls slow down. An in-memory database cannot be shared:
+    then the scoring runs on a thread of this process, at the same duty.
     """
 
     def __init__(self, db: Database, profile: str = "default", duty: float = 0.25) -> None:
         self.db = db
         self.profile = profile
-        self.duty = duty  # the share of time the scoring thread may be busy
+        self.duty = duty  # the share of time the scoring worker may be busy
         self._engine: Engine | None = None
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kefu-qa")
-        self.pending: set[asyncio.Future[QaResult | None]] = set()
+        self._url = _shareable_url(db)
+        self._pool: Executor | None = None
+        self.pending: set[asyncio.Future[Any]] = set()
+
+    def _executor(self) -> Executor:
+        if self._pool is None:
+            if self._url is None:
+                self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kefu-qa")
+            else:  # started at the first ended call, not at import or start-up
+                self._pool = ProcessPoolExecutor(
+                    max_workers=1,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_worker_init,
+                )
+        return self._pool
 
     def __call__(self, call_id: str) -> None:
-        """Schedule the QA of `call_id` on the scoring thread."""
-        fut = asyncio.get_running_loop().run_in_executor(self._pool, self._score, call_id)
+        """Schedule the QA of `call_id` on the scoring worker."""
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[Any]
+        if self._url is None:
+            fut = loop.run_in_executor(self._executor(), self._score, call_id)
+        else:
+            fut = loop.run_in_executor(
+                self._executor(), _score_by_url, self._url, self.profile, call_id, self.duty
+            )
         self.pending.add(fut)
         fut.add_done_callback(self.pending.discard)
+
+    def close(self) -> None:
+        """Stop the worker once the queued scores are done (not waiting for them)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=False)
+            self._pool = None
 
     def _score(self, call_id: str) -> QaResult | None:
         t0 = time.monotonic()
@@ -180,5 +212,44 @@ class CallScorer:
             log.exception("call %s: QA scoring failed", call_id)
             return None
         finally:
-            busy = time.monotonic() - t0
-            time.sleep(min(busy * (1.0 - self.duty) / self.duty, 2.0))
+            _rest(time.monotonic() - t0, self.duty)
+
+
+def _rest(busy: float, duty: float) -> None:
+    time.sleep(min(busy * (1.0 - duty) / duty, 2.0))
+
+
+def _shareable_url(db: Database) -> str | None:
+    """The URL another process can open the same database with; None for in-memory SQLite."""
+    url = db.engine.url
+    if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+        return None
+    return url.render_as_string(hide_password=False)
+
+
+# The scoring process's own database handle and QA engine (one of each per process).
+_worker_db: dict[str, Database] = {}
+_worker_engine: dict[str, Engine] = {}
+
+
+def _worker_init() -> None:
+    with contextlib.suppress(OSError):
+        os.nice(10)  # the switch's media comes first on a busy machine
+
+
+def _score_by_url(url: str, profile: str, call_id: str, duty: float) -> bool:
+    """In the scoring process: score `call_id`; whether a result was stored."""
+    t0 = time.monotonic()
+    try:
+        db = _worker_db.get(url)
+        if db is None:
+            db = _worker_db[url] = Database.from_url(url)
+        engine = _worker_engine.get(profile)
+        if engine is None:
+            engine = _worker_engine[profile] = Engine.load(profile)
+        return score_call(db, call_id, engine) is not None
+    except Exception:  # scoring must never take the worker down
+        log.exception("call %s: QA scoring failed", call_id)
+        return False
+    finally:
+        _rest(time.monotonic() - t0, duty)
