@@ -27,7 +27,7 @@ from sqlalchemy.exc import OperationalError
 
 from kefu.core import commands as cmd
 from kefu.core.acd import CenterConfig, ContactCenter
-from kefu.core.agent import AgentState
+from kefu.core.agent import ON_A_CALL, AgentState
 from kefu.core.errors import PermissionDenied, UnknownAgent
 from kefu.core.events import (
     AgentAnswered,
@@ -63,6 +63,7 @@ from kefu.services.live import LiveHub
 from kefu.store.db import Database
 from kefu.store.models import (
     Agent,
+    AgentStateLog,
     BlacklistEntry,
     Call,
     CallHold,
@@ -216,11 +217,19 @@ class Center:
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)
-            now = self.clock()
-            with self._lock:
-                due = self.engine.next_deadline()
-                if due is not None and due <= now:
-                    self._execute(self.engine.handle_timer(now), now)
+            self.tick()
+
+    def tick(self) -> list[cmd.Command]:
+        """Run the engine's timers due at `clock()`; the timer task calls it, and so do tests
+        with an injected clock."""
+        now = self.clock()
+        with self._lock:
+            due = self.engine.next_deadline()
+            if due is None or due > now:
+                return []
+            out = self.engine.handle_timer(now)
+            self._execute(out, now)
+        return out
 
     def _poke(self) -> None:
         if self._wake is None or self._loop is None:
@@ -668,6 +677,11 @@ class Center:
         self._finish_call(c.call_id, now, by)
 
     def _on_CallHandled(self, c: cmd.CallHandled, now: float) -> None:
+        if c.acw > 0:  # CC-10: after-call work counts in the call's handling time
+            with self.db.session() as session:
+                call = session.get(Call, c.call_id)
+                if call is not None:
+                    call.acw_seconds += c.acw
         # after a transfer the first agent's wrap-up ends while the call goes on
         if c.call_id in self.calls and c.call_id not in self.engine.calls:
             self._finish_call(c.call_id, now, Party.CUSTOMER)
@@ -696,7 +710,20 @@ class Center:
         if live is not None:
             live.hold_started = None
 
+    def _state_call(self, agent_id: str, state: AgentState) -> str | None:
+        """The call an on-call, on-hold or after-call-work interval belongs to."""
+        a = self.engine.agents.get(agent_id)
+        if a is None:
+            return None
+        if state in ON_A_CALL and a.call is not None:
+            return a.call.id
+        if state in ON_A_CALL or state is AgentState.AFTER_CALL_WORK:
+            return a.last_call[0] or None
+        return None
+
     def _on_AgentStateChanged(self, c: cmd.AgentStateChanged, now: float) -> None:
+        if c.agent_id.isdigit():
+            self._log_state(c)
         event = {
             "type": "state",
             "agent_id": c.agent_id,
@@ -708,6 +735,29 @@ class Center:
         }
         self._publish_agent(c.agent_id, event)
         self.hub.publish("wallboard", event)
+
+    def _log_state(self, c: cmd.AgentStateChanged) -> None:
+        """CC-10: close the agent's open interval and open the new one (none when logged out).
+
+        Stamped with the core's clock (`c.now`), so both ends of an interval agree."""
+        at = _dt(c.now)
+        with self.db.session() as session:
+            for row in session.scalars(
+                select(AgentStateLog).where(
+                    AgentStateLog.agent_id == int(c.agent_id), AgentStateLog.ended_at.is_(None)
+                )
+            ):
+                row.ended_at = max(at, row.started_at)
+            if c.new is not AgentState.LOGGED_OUT:
+                session.add(
+                    AgentStateLog(
+                        agent_id=int(c.agent_id),
+                        state=c.new.value,
+                        reason=c.reason[:64],
+                        call_id=self._state_call(c.agent_id, c.new),
+                        started_at=at,
+                    )
+                )
 
     def _on_Mute(self, c: cmd.Mute, now: float) -> None:
         self._publish_agent(c.agent_id, {"type": "mute", "muted": c.muted})

@@ -59,10 +59,12 @@ from kefu.store.models.routing import (
     QueueSkill,
     Strategy,
 )
+from kefu.store.models.workforce import AgentStateLog
 
 __all__ = [
     "Agent",
     "AgentSkill",
+    "AgentStateLog",
     "AppealStatus",
     "ArticleKind",
     "AuditEntry",
