@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
 import threading
 import time
@@ -26,7 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from kefu.core import commands as cmd
-from kefu.core.acd import CenterConfig, ContactCenter
+from kefu.core.acd import CenterConfig, ContactCenter, HoldPolicy
 from kefu.core.agent import ON_A_CALL, AgentState
 from kefu.core.errors import PermissionDenied, UnknownAgent
 from kefu.core.events import (
@@ -176,11 +177,20 @@ def group_key(name: str) -> str:
 class Center:
     """The live contact center of this process. See the module docstring."""
 
-    def __init__(self, db: Database, hub: LiveHub, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        db: Database,
+        hub: LiveHub,
+        clock: Callable[[], float] = time.time,
+        *,
+        hold: HoldPolicy | None = None,
+    ) -> None:
         self.db = db
         self.hub = hub
         self.clock = clock
+        self.hold_policy = hold or HoldPolicy()  # SLA-04
         config, self.queue_ids = build_config(db)
+        config = dataclasses.replace(config, hold=self.hold_policy)
         self.engine = ContactCenter(config)
         self.calls: dict[str, LiveCall] = {}
         self.agent_labels: dict[str, str] = {}  # core id -> 工号
@@ -276,7 +286,7 @@ class Center:
                 if a.state is not AgentState.LOGGED_OUT
             }
             config, self.queue_ids = build_config(self.db)
-            self.engine = ContactCenter(config)
+            self.engine = ContactCenter(dataclasses.replace(config, hold=self.hold_policy))
             self.calls.clear()
             for aid, state in seats.items():
                 self.agent_login(int(aid), ready=state is AgentState.IDLE)
@@ -758,6 +768,30 @@ class Center:
                         started_at=at,
                     )
                 )
+
+    def _on_HoldAlert(self, c: cmd.HoldAlert, now: float) -> None:
+        """SLA-04: the agent's workspace shows the alert (at the warning: take a callback
+        number instead), the wallboard shows it to the team leader, and the audit keeps it."""
+        agent_no = self.agent_labels.get(c.agent_id, c.agent_id)
+        event = {
+            "type": "hold_alert",
+            "level": c.level,
+            "call_id": c.call_id,
+            "agent_id": c.agent_id,
+            "agent_no": agent_no,
+            "held_s": round(c.held, 1),
+            "limit_s": c.limit,
+            "resumed": c.resumed,
+        }
+        with self.db.session() as session:
+            AuditRepository(session).record(
+                f"hold.{c.level}",
+                target=agent_no,
+                detail={k: v for k, v in event.items() if k != "type"},
+                at=_dt(now),
+            )
+        self._publish_agent(c.agent_id, event)
+        self.hub.publish("wallboard", event)
 
     def _on_Mute(self, c: cmd.Mute, now: float) -> None:
         self._publish_agent(c.agent_id, {"type": "mute", "muted": c.muted})

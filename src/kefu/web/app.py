@@ -28,6 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kefu import __version__
 from kefu.config import Settings
+from kefu.core.acd import HoldPolicy
 from kefu.services import kb, recordings, tickets
 from kefu.services.center import Center
 from kefu.services.chat import ChatService
@@ -88,7 +89,11 @@ def create_app(settings: Settings, db: Database | None = None, *, demo: bool = F
         tickets.seed_types(session)
         kb.seed(session)
     hub = LiveHub()
-    center = Center(database, hub)
+    center = Center(
+        database,
+        hub,
+        hold=HoldPolicy(settings.hold_warn_s, settings.hold_limit_s, settings.hold_resume_at_limit),
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -21,6 +21,7 @@
     b.className = "state-badge state-" + state;
     $("btn-mute").disabled = !(state === "on_call" || state === "on_hold");
     $("acw-countdown").hidden = state !== "after_call_work";
+    if (state !== "on_hold") $("hold-alert").hidden = true;
     if (state === "ringing" || state === "on_call" || state === "on_hold") {
       $("call-status").textContent = C.stateNames[state];
       $("call-status").className = "state-badge state-" + state;
@@ -164,6 +165,12 @@
       if (ev.call_id === st.callId) endCall();
     } else if (ev.type === "dial_ended") {
       kefu.toast(T.dialEnded[ev.outcome] || ev.outcome);
+    } else if (ev.type === "hold_alert") {  // SLA-04
+      var key = ev.resumed ? "resumed" : ev.level;
+      var text = T.holdAlert[key].replace("{m}", String(Math.round(ev.limit_s / 60)));
+      $("hold-alert").textContent = text;
+      $("hold-alert").hidden = !!ev.resumed;
+      kefu.toast(text);
     } else if (ev.type === "missed") {
       endCall();
       loadMissed();
