@@ -65,6 +65,12 @@ class Settings(BaseSettings):
     sip_voicemail_max_s: float = Field(
         default=120.0, gt=0, le=3600, description="longest voicemail message, in seconds"
     )
+    callback_grace_s: float = Field(
+        default=900.0,
+        ge=0,
+        le=86400,
+        description="SLA-05: a callback not done this long after its promised time is missed",
+    )
     hold_warn_s: float = Field(
         default=120.0,
         ge=0,

@@ -30,6 +30,7 @@ from kefu import __version__
 from kefu.config import Settings
 from kefu.core.acd import HoldPolicy
 from kefu.services import kb, recordings, tickets
+from kefu.services.callbacks import Reminders
 from kefu.services.center import Center
 from kefu.services.chat import ChatService
 from kefu.services.ivr_locks import DbPasswordLocks
@@ -95,6 +96,8 @@ def create_app(settings: Settings, db: Database | None = None, *, demo: bool = F
         hold=HoldPolicy(settings.hold_warn_s, settings.hold_limit_s, settings.hold_resume_at_limit),
     )
 
+    reminders = Reminders(database, hub, grace=dt.timedelta(seconds=settings.callback_grace_s))
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await center.start()
@@ -112,12 +115,14 @@ def create_app(settings: Settings, db: Database | None = None, *, demo: bool = F
         purger = asyncio.create_task(
             _purge_recordings_daily(database, settings), name="kefu-recording-purge"
         )
+        # SLA-05: callback reminders fire in the agent's workspace at the promised time
+        reminding = asyncio.create_task(reminders.run_forever(), name="kefu-callback-reminders")
         try:
             yield
         finally:
             if traffic is not None:
                 await traffic.stop()
-            for task in (escalator, purger):
+            for task in (escalator, purger, reminding):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
@@ -136,6 +141,7 @@ def create_app(settings: Settings, db: Database | None = None, *, demo: bool = F
     app.state.demo = demo
     app.state.hub = hub
     app.state.center = center
+    app.state.reminders = reminders
     app.state.chat = ChatService(database, hub)
     app.state.sessions = Sessions(load_secret(settings.data_dir))
     app.state.throttle = LoginThrottle()
