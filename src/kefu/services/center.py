@@ -29,6 +29,7 @@ from sqlalchemy.exc import OperationalError
 from kefu.core import commands as cmd
 from kefu.core.acd import CenterConfig, ContactCenter, HoldPolicy
 from kefu.core.agent import ON_A_CALL, AgentState
+from kefu.core.calendar import HolidayCalendar
 from kefu.core.errors import PermissionDenied, UnknownAgent
 from kefu.core.events import (
     AgentAnswered,
@@ -199,6 +200,9 @@ class Center:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
         self._seq = 0
+        # SV-04: the holiday calendar of the IVR, chat and console; the app gives it the
+        # admin's stored schedules (kefu.services.holidays.StoredCalendar)
+        self.calendar: HolidayCalendar = HolidayCalendar()
         # The SIP line, when `kefu serve` runs a switch; None keeps every call virtual.
         self.telephony: Telephony | None = None
 

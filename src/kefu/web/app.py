@@ -33,6 +33,7 @@ from kefu.services import kb, recordings, tickets
 from kefu.services.callbacks import Reminders
 from kefu.services.center import Center
 from kefu.services.chat import ChatService
+from kefu.services.holidays import StoredCalendar
 from kefu.services.ivr_locks import DbPasswordLocks
 from kefu.services.live import LiveHub
 from kefu.services.reports import TZ
@@ -57,6 +58,7 @@ ROUTERS = (
     "admin",
     "recordings",
     "voicemails",
+    "holidays",
 )
 OPTIONAL_ROUTERS = ("wallboard", "qa", "reports")
 # Paths reachable without logging in (the route-coverage test checks every other one).
@@ -96,6 +98,7 @@ def create_app(settings: Settings, db: Database | None = None, *, demo: bool = F
         hold=HoldPolicy(settings.hold_warn_s, settings.hold_limit_s, settings.hold_resume_at_limit),
     )
 
+    center.calendar = StoredCalendar(database)  # SV-04: the admin's holiday schedules
     reminders = Reminders(database, hub, grace=dt.timedelta(seconds=settings.callback_grace_s))
 
     @asynccontextmanager
@@ -142,7 +145,7 @@ def create_app(settings: Settings, db: Database | None = None, *, demo: bool = F
     app.state.hub = hub
     app.state.center = center
     app.state.reminders = reminders
-    app.state.chat = ChatService(database, hub)
+    app.state.chat = ChatService(database, hub, calendar=center.calendar)
     app.state.sessions = Sessions(load_secret(settings.data_dir))
     app.state.throttle = LoginThrottle()
     errors.install(app)

@@ -59,7 +59,7 @@ from kefu.store.models.routing import (
     QueueSkill,
     Strategy,
 )
-from kefu.store.models.workforce import AgentStateLog
+from kefu.store.models.workforce import AgentStateLog, HolidayDay
 
 __all__ = [
     "Agent",
@@ -80,6 +80,7 @@ __all__ = [
     "Direction",
     "Disposition",
     "FindingStatus",
+    "HolidayDay",
     "IvrFlow",
     "IvrFlowVersion",
     "IvrPasswordFailure",

@@ -28,3 +28,16 @@ class AgentStateLog(Base):
     call_id: Mapped[str | None] = mapped_column(String(64))
     started_at: Mapped[dt.datetime] = mapped_column(index=True)
     ended_at: Mapped[dt.datetime | None]
+
+
+class HolidayDay(Base):
+    """One day of an admin-entered official holiday schedule (SV-04): a day off of a festival,
+    or a make-up workday (调休, `festival` None). A year with rows replaces the library's
+    calendar and the lunar estimate for that year."""
+
+    __tablename__ = "holiday_days"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int] = mapped_column(index=True)
+    day: Mapped[dt.date] = mapped_column(unique=True)
+    festival: Mapped[str | None] = mapped_column(String(32))  # kefu.core.calendar.Festival
