@@ -28,7 +28,8 @@ def test_admin_imports_and_enters_a_year(
         files={"file": ("h.txt", "2027-01-01, 元旦\n2027-02-30, 春节\n".encode())},
     )
     assert bad.status_code == 422
-    assert "h.txt:2: '2027-02-30' is not a date" in bad.text
+    assert bad.json()["details"] == ["h.txt:2: '2027-02-30' is not a date (YYYY-MM-DD)"]
+    assert 'id="holiday-form"' in admin.get("/admin").text  # the admin page's import form
     res = admin.post(
         "/api/admin/holidays/import", files={"file": ("2027.txt", FILE.encode("utf-8"))}
     )
