@@ -85,6 +85,7 @@ def _timeline(db: Database) -> tuple[int, int, int, str]:
     center.set_state(a, AgentState.IDLE)
     clock.at(1000)
     center.agent_logout(a)
+    center.state_log.flush()  # written off the event loop, in order
     return a, b, q, call_id
 
 

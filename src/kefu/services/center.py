@@ -17,13 +17,15 @@ import asyncio
 import contextlib
 import dataclasses
 import datetime as dt
+import logging
+import queue
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 
 from kefu.core import commands as cmd
@@ -171,6 +173,95 @@ def build_config(db: Database) -> tuple[CenterConfig, dict[str, int]]:
     )
 
 
+log = logging.getLogger(__name__)
+
+# agent id, new state, reason, call id, when
+_StateRow = tuple[int, AgentState, str, str | None, dt.datetime]
+
+
+class StateLogWriter:
+    """CC-10: writes agent state intervals (`agent_state_log`) on a thread of its own, in
+    batches, so that the event loop (and with it the SIP media clock) never waits for the
+    database on a state change. Rows are written in order; `flush()` waits for them."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._queue: queue.Queue[_StateRow | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+
+    def put(self, row: _StateRow) -> None:
+        """Queue one state change."""
+        with self._start_lock:
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="kefu-state-log", daemon=True
+                )
+                self._thread.start()
+        self._queue.put(row)
+
+    def flush(self) -> None:
+        """Wait until every queued change is written."""
+        if self._thread is not None:
+            self._queue.join()
+
+    def close(self) -> None:
+        """Write what is queued and stop the thread."""
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join(timeout=30)
+            self._thread = None
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            batch: list[_StateRow | None] = [first]
+            with contextlib.suppress(queue.Empty):
+                while len(batch) < 500:
+                    batch.append(self._queue.get_nowait())
+            rows = [r for r in batch if r is not None]
+            try:
+                if rows:
+                    self._write(rows)
+            except Exception:  # a lost interval must not stop the writer
+                log.exception("agent state log: %d changes not written", len(rows))
+            finally:
+                for _ in batch:
+                    self._queue.task_done()
+            if None in batch:
+                return
+
+    def _write(self, rows: list[_StateRow]) -> None:
+        for attempt in range(_WRITE_RETRIES):
+            try:
+                with self.db.session() as session:
+                    for agent_id, state, reason, call_id, at in rows:
+                        session.execute(
+                            update(AgentStateLog)
+                            .where(
+                                AgentStateLog.agent_id == agent_id,
+                                AgentStateLog.ended_at.is_(None),
+                            )
+                            .values(ended_at=at)
+                        )
+                        if state is not AgentState.LOGGED_OUT:
+                            session.add(
+                                AgentStateLog(
+                                    agent_id=agent_id,
+                                    state=state.value,
+                                    reason=reason[:64],
+                                    call_id=call_id,
+                                    started_at=at,
+                                )
+                            )
+                            session.flush()
+                return
+            except OperationalError as exc:
+                if "locked" not in str(exc) or attempt == _WRITE_RETRIES - 1:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
+
+
 def group_key(name: str) -> str:
     """The core skill key of a skill group (groups and skills share the core's namespace)."""
     return f"group:{name}"
@@ -191,6 +282,7 @@ class Center:
         self.hub = hub
         self.clock = clock
         self.hold_policy = hold or HoldPolicy()  # SLA-04
+        self.state_log = StateLogWriter(db)  # CC-10
         config, self.queue_ids = build_config(db)
         config = dataclasses.replace(config, hold=self.hold_policy)
         self.engine = ContactCenter(config)
@@ -218,12 +310,13 @@ class Center:
         self._task = asyncio.create_task(self._run(), name="kefu-center-timers")
 
     async def stop(self) -> None:
-        """Stop the timer task."""
+        """Stop the timer task; write the agent state changes still queued."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        await asyncio.to_thread(self.state_log.close)
 
     async def _run(self) -> None:
         assert self._wake is not None
@@ -760,27 +853,12 @@ class Center:
         self.hub.publish("wallboard", event)
 
     def _log_state(self, c: cmd.AgentStateChanged) -> None:
-        """CC-10: close the agent's open interval and open the new one (none when logged out).
-
-        Stamped with the core's clock (`c.now`), so both ends of an interval agree."""
-        at = _dt(c.now)
-        with self.db.session() as session:
-            for row in session.scalars(
-                select(AgentStateLog).where(
-                    AgentStateLog.agent_id == int(c.agent_id), AgentStateLog.ended_at.is_(None)
-                )
-            ):
-                row.ended_at = max(at, row.started_at)
-            if c.new is not AgentState.LOGGED_OUT:
-                session.add(
-                    AgentStateLog(
-                        agent_id=int(c.agent_id),
-                        state=c.new.value,
-                        reason=c.reason[:64],
-                        call_id=self._state_call(c.agent_id, c.new),
-                        started_at=at,
-                    )
-                )
+        """CC-10: close the agent's open interval and open the new one (none when logged out),
+        stamped with the core's clock (`c.now`) so both ends of an interval agree. Written by
+        the state-log thread; the call is looked up now, while the engine is at this change."""
+        self.state_log.put(
+            (int(c.agent_id), c.new, c.reason, self._state_call(c.agent_id, c.new), _dt(c.now))
+        )
 
     def _on_HoldAlert(self, c: cmd.HoldAlert, now: float) -> None:
         """SLA-04: the agent's workspace shows the alert (at the warning: take a callback
