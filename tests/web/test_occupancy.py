@@ -3,6 +3,7 @@ exactly, on a known timeline driven through the Center with an injected clock (b
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import datetime as dt
 import io
@@ -194,3 +195,23 @@ def test_reports_api_and_xlsx_show_occupancy(web_db: Database, client_for) -> No
     (line,) = [v for v in values[1:] if v[0] == "3001 李娜"]
     assert line[head.index("占用率")] == 0.3
     assert line[head.index("文书处理总时长(秒)")] == 30
+
+
+def test_stopping_the_center_writes_the_queued_state_changes(db: Database) -> None:
+    a, _, _ = _seed(db)
+    clock = Clock()
+    center = Center(db, LiveHub(), clock=clock)
+
+    async def serve() -> None:
+        await center.start()
+        center.agent_login(a, ready=True)
+        clock.at(30)
+        center.set_state(a, AgentState.BREAK, "tea")
+        await center.stop()  # no flush: stop must write them
+
+    asyncio.run(serve())
+    with db.session() as s:
+        rows = s.execute(
+            select(AgentStateLog.state, AgentStateLog.ended_at).order_by(AgentStateLog.id)
+        ).all()
+    assert [(st, end is None) for st, end in rows] == [("idle", False), ("break", True)]
