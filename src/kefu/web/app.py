@@ -28,9 +28,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kefu import __version__
 from kefu.config import Settings
+from kefu.core.acd import HoldPolicy
 from kefu.services import kb, recordings, tickets
+from kefu.services.callbacks import Reminders
 from kefu.services.center import Center
 from kefu.services.chat import ChatService
+from kefu.services.holidays import StoredCalendar
 from kefu.services.ivr_locks import DbPasswordLocks
 from kefu.services.live import LiveHub
 from kefu.services.reports import TZ
@@ -55,6 +58,7 @@ ROUTERS = (
     "admin",
     "recordings",
     "voicemails",
+    "holidays",
 )
 OPTIONAL_ROUTERS = ("wallboard", "qa", "reports")
 # Paths reachable without logging in (the route-coverage test checks every other one).
@@ -88,7 +92,14 @@ def create_app(settings: Settings, db: Database | None = None, *, demo: bool = F
         tickets.seed_types(session)
         kb.seed(session)
     hub = LiveHub()
-    center = Center(database, hub)
+    center = Center(
+        database,
+        hub,
+        hold=HoldPolicy(settings.hold_warn_s, settings.hold_limit_s, settings.hold_resume_at_limit),
+    )
+
+    center.calendar = StoredCalendar(database)  # SV-04: the admin's holiday schedules
+    reminders = Reminders(database, hub, grace=dt.timedelta(seconds=settings.callback_grace_s))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -107,12 +118,14 @@ def create_app(settings: Settings, db: Database | None = None, *, demo: bool = F
         purger = asyncio.create_task(
             _purge_recordings_daily(database, settings), name="kefu-recording-purge"
         )
+        # SLA-05: callback reminders fire in the agent's workspace at the promised time
+        reminding = asyncio.create_task(reminders.run_forever(), name="kefu-callback-reminders")
         try:
             yield
         finally:
             if traffic is not None:
                 await traffic.stop()
-            for task in (escalator, purger):
+            for task in (escalator, purger, reminding):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
@@ -131,7 +144,8 @@ def create_app(settings: Settings, db: Database | None = None, *, demo: bool = F
     app.state.demo = demo
     app.state.hub = hub
     app.state.center = center
-    app.state.chat = ChatService(database, hub)
+    app.state.reminders = reminders
+    app.state.chat = ChatService(database, hub, calendar=center.calendar)
     app.state.sessions = Sessions(load_secret(settings.data_dir))
     app.state.throttle = LoginThrottle()
     errors.install(app)

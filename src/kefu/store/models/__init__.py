@@ -59,10 +59,12 @@ from kefu.store.models.routing import (
     QueueSkill,
     Strategy,
 )
+from kefu.store.models.workforce import AgentStateLog, HolidayDay
 
 __all__ = [
     "Agent",
     "AgentSkill",
+    "AgentStateLog",
     "AppealStatus",
     "ArticleKind",
     "AuditEntry",
@@ -78,6 +80,7 @@ __all__ = [
     "Direction",
     "Disposition",
     "FindingStatus",
+    "HolidayDay",
     "IvrFlow",
     "IvrFlowVersion",
     "IvrPasswordFailure",
