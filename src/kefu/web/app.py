@@ -55,6 +55,7 @@ ROUTERS = (
     "admin",
     "recordings",
     "voicemails",
+    "campaigns",
 )
 OPTIONAL_ROUTERS = ("wallboard", "qa", "reports")
 # Paths reachable without logging in (the route-coverage test checks every other one).
