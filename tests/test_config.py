@@ -55,3 +55,23 @@ def test_bad_values_name_the_setting(tmp_path: Path) -> None:
     (tmp_path / "kefu.toml").write_text("port = = 1\n")
     with pytest.raises(ConfigError, match=r"kefu\.toml"):
         load_settings()
+
+
+def test_list_settings_from_the_environment_are_comma_separated(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """KEFU_SIP_CODECS=PCMU,PCMA as the README writes it; a JSON list works too."""
+    monkeypatch.setenv("KEFU_SIP_CODECS", "PCMA, PCMU")
+    monkeypatch.setenv("KEFU_SIP_TRUNK_ALLOW", '["10.0.0.1", "10.0.0.2"]')
+    monkeypatch.setenv("KEFU_OUTBOUND_QUIET_HOURS", "12:00-13:30")
+    s = load_settings()
+    assert s.sip_codecs == ["PCMA", "PCMU"]
+    assert s.sip_trunk_allow == ["10.0.0.1", "10.0.0.2"]
+    assert s.outbound_quiet_hours == ["12:00-13:30"]
+    monkeypatch.setenv("KEFU_SIP_CODECS", "PCMU,GSM")
+    with pytest.raises(ConfigError) as err:
+        load_settings()
+    assert "KEFU_SIP_CODECS" in str(err.value) and "GSM" in str(err.value)
+    monkeypatch.setenv("KEFU_SIP_CODECS", "[PCMU")
+    with pytest.raises(ConfigError, match="KEFU_SIP_CODECS"):
+        load_settings()

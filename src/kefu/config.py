@@ -9,11 +9,12 @@ from __future__ import annotations
 import datetime as dt
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -25,6 +26,10 @@ if TYPE_CHECKING:
     from kefu.core.calling_hours import CallingHours
 
 DEFAULT_CONFIG_FILE = "kefu.toml"
+
+
+# A list setting from the environment is written "a,b,c" (a JSON list works too).
+StrList = Annotated[list[str], NoDecode]
 
 
 class Settings(BaseSettings):
@@ -46,7 +51,7 @@ class Settings(BaseSettings):
         default=False, description="run the SIP switch inside `kefu serve` (UDP and TCP)"
     )
     sip_tcp: bool = Field(default=True, description="also accept SIP over TCP on sip_port")
-    sip_trunk_allow: list[str] = Field(
+    sip_trunk_allow: StrList = Field(
         default_factory=lambda: ["127.0.0.1"],
         description="source IPs of trunks, accepted without digest auth",
     )
@@ -65,7 +70,7 @@ class Settings(BaseSettings):
     sip_voicemail_max_s: float = Field(
         default=120.0, gt=0, le=3600, description="longest voicemail message, in seconds"
     )
-    sip_codecs: list[str] = Field(
+    sip_codecs: StrList = Field(
         default_factory=lambda: ["PCMU", "PCMA", "G722"],
         description="codecs the switch accepts, in order of preference (PCMU, PCMA, G722)",
     )
@@ -85,7 +90,7 @@ class Settings(BaseSettings):
     outbound_hours_close: str = Field(
         default="22:00", description="SLA-03: no outbound call from this local time on (HH:MM)"
     )
-    outbound_quiet_hours: list[str] = Field(
+    outbound_quiet_hours: StrList = Field(
         default_factory=lambda: ["12:00-14:00", "18:00-19:00"],
         description="SLA-03: lunch, rest and meal times without outbound calls (HH:MM-HH:MM)",
     )
@@ -93,6 +98,21 @@ class Settings(BaseSettings):
         default="Asia/Shanghai", description="the timezone of the outbound hours"
     )
     log_level: str = "info"
+
+    @field_validator("sip_trunk_allow", "sip_codecs", "outbound_quiet_hours", mode="before")
+    @classmethod
+    def _comma_list(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            text = v.strip()
+            if text.startswith("["):
+                import json
+
+                try:
+                    return json.loads(text)
+                except ValueError as exc:
+                    raise ValueError(f"not a JSON list: {exc}") from None
+            return [p.strip() for p in text.split(",") if p.strip()]
+        return v
 
     @field_validator("sip_codecs")
     @classmethod

@@ -115,6 +115,36 @@ def test_waiting_calls_and_queue_figures(app: FastAPI, client_for, web_db: Datab
     assert board["waiting_calls"][0]["call_id"] == call_id
 
 
+def test_virtual_calls_are_calls_in_progress(app: FastAPI, client_for, web_db: Database) -> None:
+    """Without a SIP line the core's calls still list as calls in progress (CC-06):
+    queued, then ringing the idle agent, talking once answered, gone after the hang-up."""
+    center = app.state.center
+    sup = client_for("supervisor")
+    call_id = center.offer_call("13800138000", "4008001000")
+
+    def row() -> dict:
+        board = sup.get("/api/wallboard").json()
+        return next((c for c in board["calls"] if c["call_id"] == call_id), {})
+
+    first = row()
+    assert (first["state"], first["direction"], first["caller"]) == (
+        "queued",
+        "inbound",
+        "13800138000",
+    )
+    assert sup.get("/api/wallboard").json()["calls_summary"]["queued"] == 1
+    aid = _agent_id(web_db)
+    center.agent_login(aid, ready=True)
+    assert row()["state"] == "ringing" and row()["ringing"] == [str(aid)]
+    center.answer(aid, call_id)
+    assert (row()["state"], row()["agent_id"]) == ("talking", str(aid))
+    assert row()["agent"].startswith("1001")
+    center.hold(aid)
+    assert row()["state"] == "on_hold"
+    center.caller_hangup(call_id)
+    assert row() == {}
+
+
 def test_blacklist_approval_makes_the_center_reject(
     app: FastAPI, client_for, web_db: Database
 ) -> None:

@@ -60,6 +60,7 @@ from kefu.core.supervision import Role as CoreRole
 from kefu.core.supervision import SupervisorAction
 from kefu.core.wallboard import AgentView, WaitingCallView
 from kefu.services.live import LiveHub
+from kefu.services.progress import CallsInProgress
 from kefu.store.db import Database
 from kefu.store.models import (
     Agent,
@@ -190,6 +191,8 @@ class Center:
         self._seq = 0
         # The SIP line, when `kefu serve` runs a switch; None keeps every call virtual.
         self.telephony: Telephony | None = None
+        # The line's calls as the wallboard shows them, IVR and direct calls included (CC-06).
+        self.progress = CallsInProgress()
 
     # -- the timer task --------------------------------------------------------------------
     async def start(self) -> None:
@@ -568,7 +571,11 @@ class Center:
         )
         self.hub.publish("wallboard", {"type": "call_ringing", "call_id": c.call_id})
 
-    def _end_leg(self, call_id: str, agent_id: str, now: float, *, answered: bool) -> None:
+    def _end_leg(
+        self, call_id: str, agent_id: str, now: float, *, answered: bool, missed: bool = False
+    ) -> None:
+        """Answer or end the agent's open ringing leg. A missed ring (declined, failed, not
+        registered, timed out) ends with hangup_by AGENT: the reports count those (AG-11)."""
         with self.db.session() as session:
             leg = session.scalars(
                 select(CallLeg)
@@ -585,6 +592,8 @@ class Center:
                 leg.answered_at = _dt(now)
             else:
                 leg.ended_at = _dt(now)
+                if missed:
+                    leg.hangup_by = Party.AGENT
 
     def _on_StopRinging(self, c: cmd.StopRinging, now: float) -> None:
         live = self.calls.get(c.call_id)
@@ -597,7 +606,7 @@ class Center:
         self._publish_agent(c.agent_id, {"type": "offer_withdrawn", "call_id": c.call_id})
 
     def _on_RingMissed(self, c: cmd.RingMissed, now: float) -> None:
-        self._end_leg(c.call_id, c.agent_id, now, answered=False)
+        self._end_leg(c.call_id, c.agent_id, now, answered=False, missed=True)
         self._publish_agent(
             c.agent_id, {"type": "missed", "call_id": c.call_id, "reason": c.reason}
         )

@@ -1,9 +1,10 @@
 """An in-process pub/sub hub: the center publishes live events, WebSockets subscribe.
 
 Topics are strings: `agent:<agent id>` (screen pop, state, call controls), `wallboard`
-(every agent state and queue change), `chat:<chat id>`, `chat-agents`. A subscriber gets
-an asyncio.Queue; a slow subscriber loses its oldest events rather than stalling the
-publisher. `publish` may be called from any thread: it hops onto the hub's loop.
+(every agent state, queue change and call-progress change), `chat:<chat id>`,
+`chat-agents`. A subscriber gets an asyncio.Queue; a slow subscriber loses its oldest
+events rather than stalling the publisher. `publish` may be called from any thread: it
+hops onto the hub's loop.
 """
 
 from __future__ import annotations

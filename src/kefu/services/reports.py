@@ -12,6 +12,10 @@ Definitions (inbound calls offered in [start, end)):
 - talk: connected time minus hold; AHT: talk + hold (+ after-call work, where recorded),
   over answered calls.
 - occupancy: not computable until agent state time is stored; reported as None.
+- missed (by agent only, AG-11): the agent's rings that ended unanswered by the agent's
+  side (declined, failed, phone not registered, ring timeout): agent legs started in the
+  period with no answer and hangup_by agent. A ring withdrawn because someone else answered
+  or the caller left is not missed.
 """
 
 from __future__ import annotations
@@ -29,15 +33,17 @@ from zoneinfo import ZoneInfo
 
 import yaml
 from openpyxl import Workbook
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kefu.errors import KefuError
 from kefu.store.models import (
     Agent,
     Call,
+    CallLeg,
     Direction,
     Disposition,
+    Party,
     Queue,
     SurveyResponse,
     User,
@@ -101,6 +107,7 @@ class TrafficRow:
     hold_s: float = 0.0
     acw_s: float = 0.0
     occupancy: float | None = None
+    missed: int = 0  # rings the agent missed (agent rows only)
 
     @property
     def abandon_rate(self) -> float | None:
@@ -152,6 +159,7 @@ class TrafficRow:
             "hold_s": self.hold_s,
             "aht_s": self.aht,
             "occupancy": self.occupancy,
+            "missed": self.missed,
         }
 
 
@@ -501,6 +509,7 @@ TRAFFIC_COLUMNS = (
     "aht_s",
     "occupancy",
 )
+AGENT_TRAFFIC_COLUMNS = (*TRAFFIC_COLUMNS, "missed")
 REGION_COLUMNS = ("region", "offered", "answered", "share")
 SATISFACTION_COLUMNS = ("label", "count", "average", "satisfied", "satisfied_rate")
 
@@ -529,6 +538,48 @@ def to_xlsx(tab: Table) -> bytes:
     return out.getvalue()
 
 
+def missed_rings(
+    session: Session, period: Period, *, agent_id: int | None = None
+) -> dict[int, tuple[str, int]]:
+    """Agent id -> (label, rings missed in `period`) (AG-11; see the module docstring)."""
+    query = (
+        select(CallLeg.agent_id, Agent.agent_no, User.display_name, func.count(CallLeg.id))
+        .join(Agent, Agent.id == CallLeg.agent_id)
+        .outerjoin(User, User.id == Agent.user_id)
+        .where(
+            CallLeg.party == Party.AGENT,
+            CallLeg.answered_at.is_(None),
+            CallLeg.hangup_by == Party.AGENT,
+            CallLeg.started_at >= period.start,
+            CallLeg.started_at < period.end,
+        )
+        .group_by(CallLeg.agent_id, Agent.agent_no, User.display_name)
+    )
+    if agent_id is not None:
+        query = query.where(CallLeg.agent_id == agent_id)
+    return {
+        int(aid): (f"{no} {name or ''}".strip(), int(n))
+        for aid, no, name, n in session.execute(query).all()
+        if aid is not None
+    }
+
+
+def with_missed(
+    session: Session, rows: list[TrafficRow], period: Period, *, agent_id: int | None = None
+) -> list[TrafficRow]:
+    """The agent rows of `traffic` with their missed rings; an agent who only missed rings
+    (took no call) gets a row of its own."""
+    by_key = {r.key: r for r in rows}
+    out = list(rows)
+    for aid, (label, n) in sorted(missed_rings(session, period, agent_id=agent_id).items()):
+        row = by_key.get(str(aid))
+        if row is None:
+            row = TrafficRow(str(aid), label)
+            out.append(row)
+        row.missed = n
+    return out
+
+
 # --- one entry point for the web layer -----------------------------------------------------
 
 
@@ -547,8 +598,13 @@ def build_table(
     """The table of `report` ("traffic", "regions" or "satisfaction") for the period."""
     if report == "traffic":
         facts = call_facts(session, period, queue_id=queue_id, agent_id=agent_id)
-        rows = [r.as_dict() for r in traffic(facts, dimension, period)]
-        return table(f"traffic-{dimension.value}", rows, TRAFFIC_COLUMNS)
+        grouped = traffic(facts, dimension, period)
+        columns: tuple[str, ...] = TRAFFIC_COLUMNS
+        if dimension is Dimension.AGENT:
+            grouped = with_missed(session, grouped, period, agent_id=agent_id)
+            columns = AGENT_TRAFFIC_COLUMNS
+        rows = [r.as_dict() for r in grouped]
+        return table(f"traffic-{dimension.value}", rows, columns)
     if report == "regions":
         facts = call_facts(session, period, queue_id=queue_id, agent_id=agent_id)
         dicts = [

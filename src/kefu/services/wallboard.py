@@ -1,10 +1,12 @@
 """The supervisor wallboard (CC-06, AG-12) and its actions (AG-14 approval, AG-15..AG-22).
 
 `snapshot` joins three sources: the live center (queues waiting, longest wait, agents'
-states and calls), today's CDRs in the store (service level and abandoned calls since
-midnight, Asia/Shanghai), and pending blacklist requests. Supervisor actions go through
-the center runtime, whose core checks the role and emits the audit entry; an attempt the
-core refuses is audited here, so that every attempt is on record (AG-22).
+states and calls, and every call in progress on the line from `center.progress`: in the
+IVR, queued, ringing, talking, on hold, with a supervisor), today's CDRs in the store
+(service level and abandoned calls since midnight, Asia/Shanghai), and pending blacklist
+requests. Supervisor actions go through the center runtime, whose core checks the role
+and emits the audit entry; an attempt the core refuses is audited here, so that every
+attempt is on record (AG-22).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from kefu.errors import KefuError
 from kefu.security.masking import mask_phone
 from kefu.services import blacklist, reports
 from kefu.services.center import DEFAULT_QUEUE, Center
+from kefu.services.progress import STATES, CallProgress
 from kefu.store.db import Database
 from kefu.store.models import (
     Agent,
@@ -108,6 +111,7 @@ def snapshot(
         waiting = center.engine.waiting_calls(t)
         live_calls = {cid: (c.caller, c.region, c.queue) for cid, c in center.calls.items()}
         occ = {a.agent_id: occupancy(center, a.agent_id, t) for a in agents}
+        in_progress = calls_in_progress(center, t)
     with db.session() as session:
         names = _agent_names(session)
         stats = _queue_today(session, moment)
@@ -156,12 +160,48 @@ def snapshot(
             }
         )
     agent_rows.sort(key=lambda r: str(r["agent_no"]))
+
+    def label(aid: str) -> str:
+        if not aid:
+            return ""
+        no, name, _team = names.get(aid, (center.agent_labels.get(aid, aid), "", None))
+        return f"{no} {name}".strip()
+
+    calls = [
+        {
+            "call_id": v.call_id,
+            "state": v.state,
+            "direction": v.direction,
+            "caller": show(v.caller),
+            "callee": show(v.callee),
+            "region": live_calls[v.call_id][1] if v.call_id in live_calls else "",
+            "queue": (live_calls[v.call_id][2] or v.queue) if v.call_id in live_calls else v.queue,
+            "agent_id": v.agent_id,
+            "agent": label(v.agent_id),
+            "peer_agent_id": v.peer_agent_id,
+            "peer_agent": label(v.peer_agent_id),
+            "ringing": list(v.ringing),
+            "ivr_flow": v.ivr_flow,
+            "ivr_node": v.ivr_node,
+            "supervisor_id": v.supervisor_id,
+            "supervisor_mode": v.supervisor_mode,
+            "duration_s": round(max(0.0, t - v.started), 1),
+            "in_state_s": round(max(0.0, t - v.since), 1),
+        }
+        for v in in_progress
+    ]
+    summary = {state: 0 for state in STATES}
+    for v in in_progress:
+        summary[v.state] = summary.get(v.state, 0) + 1
+    summary["total"] = len(in_progress)
     return {
         "now": t,
         "queues": queues,
         "agents": agent_rows,
         "states": {s.value: n for s, n in board.agents.items()},
         "calls_connected": board.calls_connected,
+        "calls": calls,
+        "calls_summary": summary,
         "waiting_calls": [
             {
                 "call_id": w.call_id,
@@ -187,6 +227,40 @@ def snapshot(
             for r, who in pending
         ],
     }
+
+
+def calls_in_progress(center: Center, now: float) -> list[CallProgress]:
+    """Every call in progress: the line's (IVR, queue, direct, click-to-dial) and the core's
+    virtual calls (console demo calls, which have no line). Call under `center._lock`."""
+    views = center.progress.views()
+    seen = {v.call_id for v in views}
+    for cid, live in center.calls.items():
+        c = center.engine.calls.get(cid)
+        if cid in seen or c is None:
+            continue
+        if live.hold_started is not None:
+            state = "on_hold"
+        elif live.agent_id:
+            state = "talking"
+        elif live.ringing:
+            state = "ringing"
+        else:
+            state = "queued"
+        views.append(
+            CallProgress(
+                call_id=cid,
+                state=state,
+                direction="inbound",
+                caller=live.caller,
+                callee="",
+                started=c.arrived,
+                since=c.arrived if live.hold_started is None else live.hold_started,
+                agent_id=live.agent_id or "",
+                ringing=tuple(sorted(live.ringing)),
+                queue=live.queue or "",
+            )
+        )
+    return views
 
 
 @dataclass(frozen=True, slots=True)

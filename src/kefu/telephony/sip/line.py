@@ -58,6 +58,7 @@ from kefu.core.routing import normalize
 from kefu.core.supervision import MonitorMode
 from kefu.errors import ConfigError, KefuError
 from kefu.services.ivr_locks import DbPasswordLocks
+from kefu.services.progress import CallProgress
 from kefu.store.db import Database
 from kefu.store.models import (
     Agent,
@@ -138,6 +139,10 @@ class LineCall:
     consult: tuple[str, str] | None = None  # attended transfer: (target, its leg)
     parties: dict[str, str] = field(default_factory=dict)  # three-way party -> its leg
     voicemail: VoicemailTake | None = None  # the caller is leaving a message (CC-03)
+    direction: str = "inbound"  # inbound | internal | outbound | click_to_dial (CC-06)
+    queue: str = ""  # the queue it was offered to
+    connected: bool = False  # the customer talks to an agent or an outside party
+    held: bool = False  # the agent put the customer on hold
     busy_agents: dict[str, AgentState] = field(default_factory=dict)  # CC-14: state before
     dial: ClickDial | None = None  # click-to-dial: the agent's phone first, then the customer
 
@@ -283,6 +288,85 @@ class SipLine:
             fn(arg)
         except (CoreError, SwitchError, KeyError) as exc:
             log.warning("sip line: %s on %r: %s", type(exc).__name__, arg, exc)
+        self._refresh(getattr(arg, "call_id", None))
+
+    # ---- calls in progress for the wallboard (CC-06) ----------------------------------
+
+    def _refresh(self, call_id: str | None) -> None:
+        """File the call's board view (every call when the event names none); publish changes.
+
+        Runs after each switch event and core command: memory only, no database.
+        """
+        board = self.center.progress
+        ids = [call_id] if call_id else [v.call_id for v in board.views()] + list(self.calls)
+        now = self.center.now()
+        for cid in dict.fromkeys(ids):
+            lc = self.calls.get(cid)
+            if lc is None:
+                if board.drop(cid):
+                    self.center.hub.publish("wallboard", {"type": "call_ended", "call_id": cid})
+                continue
+            view = board.put(self._progress(lc), now)
+            if view is not None:
+                self.center.hub.publish(
+                    "wallboard",
+                    {
+                        "type": "call",
+                        "call_id": cid,
+                        "state": view.state,
+                        "direction": view.direction,
+                        "since": view.since,
+                        "agent_id": view.agent_id,
+                        "peer_agent_id": view.peer_agent_id,
+                        "ringing": list(view.ringing),
+                        "ivr_node": view.ivr_node,
+                    },
+                )
+
+    def _progress(self, lc: LineCall) -> CallProgress:
+        """What the board shows of `lc` now."""
+        agent = lc.agent[0] if lc.agent is not None and lc.agent[0] != "outside" else ""
+        peer = ""
+        if lc.dial is not None:
+            agent = lc.dial.agent_id
+        elif lc.direct:
+            agent = self._ext_agent.get(lc.caller, "")
+            if lc.direction == "internal":
+                peer = self._ext_agent.get(lc.dialed, "")
+        in_ivr = lc.ivr is not None and not lc.ivr.ended
+        if lc.closing:
+            state = "ending"
+        elif lc.voicemail is not None:
+            state = "voicemail"
+        elif lc.in_survey:
+            state = "survey"
+        elif in_ivr:
+            state = "ivr"
+        elif lc.connected and (lc.agent is not None or lc.intercepted or lc.parties):
+            state = "on_hold" if lc.held else "talking"
+        elif lc.rings or lc.agent is not None or lc.dial is not None:
+            state = "ringing"
+        elif lc.queued or lc.in_core:
+            state = "queued"
+        else:
+            state = "ending"
+        mode = lc.supervisor_mode
+        return CallProgress(
+            call_id=lc.call_id,
+            state=state,
+            direction=lc.direction,
+            caller=lc.caller,
+            callee=lc.dialed,
+            started=lc.arrived,
+            agent_id=agent,
+            peer_agent_id=peer,
+            ringing=tuple(sorted(lc.rings)),
+            queue=lc.queue,
+            ivr_flow=lc.ivr.flow.name if lc.ivr is not None and in_ivr else "",
+            ivr_node=(lc.ivr.node_id or "") if lc.ivr is not None and in_ivr else "",
+            supervisor_id=lc.supervisor_id or "",
+            supervisor_mode=mode.value if mode is not None and lc.supervisor_id else "",
+        )
 
     # ---- routing by dialled number ------------------------------------------------------
 
@@ -445,6 +529,7 @@ class SipLine:
                 self.switch.reject(ev.call_id, 403)
                 return True
         lc = LineCall(ev.call_id, ev.leg_id, ev.caller, ev.dialed, ev.at, direct=True)
+        lc.direction = "internal" if callee is not None else "outbound"
         self.calls[ev.call_id] = lc
         self._store_arrival(lc, "internal" if callee is not None else "outbound", caller)
         self.switch.answer(ev.call_id)
@@ -526,6 +611,7 @@ class SipLine:
     def _offer(self, lc: LineCall, queue: str, priority: int, variables: dict[str, str]) -> None:
         lc.in_core = True
         lc.queued = True
+        lc.queue = queue
         self.center.offer_call(
             lc.caller,
             lc.dialed,
@@ -573,6 +659,7 @@ class SipLine:
             return
         if lc.agent is not None and lc.agent[1] == ev.leg_id:  # picker, extension, outside
             lc.queued = False
+            lc.connected = True
             self.switch.stop_playback(lc.customer_leg)
             self.switch.bridge(lc.call_id, ev.leg_id)
             if lc.direct or lc.agent[0] == "outside":  # no core to say it was answered
@@ -600,6 +687,7 @@ class SipLine:
                     self.switch.hangup(lc.agent[1])
                 lc.agent = (aid, leg)
                 lc.queued = False
+                lc.connected = True
                 try:
                     self.center.answer(int(aid), lc.call_id)
                 except CoreError:  # the core withdrew the offer meanwhile
@@ -946,6 +1034,7 @@ class SipLine:
             if lc.ivr is None or lc.ivr.ended:
                 return
             self._ivr_commands(lc, lc.ivr.handle_timer(dt.datetime.now(dt.UTC)))
+            self._refresh(lc.call_id)
 
         lc.ivr_timer = self._loop.call_later(delay + 0.01, fire)
 
@@ -1014,8 +1103,10 @@ class SipLine:
             self.played.append((c.call_id, tuple(names)))
             self.switch.play(lc.customer_leg, names, interruptible=False)
         elif isinstance(c, cmd.Hold):
+            lc.held = True
             self.switch.hold(c.call_id)
         elif isinstance(c, cmd.Resume):
+            lc.held = False
             self.switch.resume(c.call_id)
         elif isinstance(c, cmd.Monitor):
             ext = self._extension_of(c.supervisor_id)
@@ -1156,7 +1247,7 @@ class SipLine:
             raise DialRefused("not-registered", str(exc)) from None
         now = time.time()
         d = ClickDial(aid, extension, bare)
-        lc = LineCall(call_id, leg, extension, bare, now, dial=d)
+        lc = LineCall(call_id, leg, extension, bare, now, dial=d, direction="click_to_dial")
         self.calls[call_id] = lc
         from kefu.store.models import Direction
 
@@ -1190,6 +1281,7 @@ class SipLine:
         self.center.hub.publish(
             f"agent:{aid}", {"type": "dialing", "call_id": call_id, "number": bare}
         )
+        self._refresh(call_id)
         return call_id
 
     def _dial_cdr(
@@ -1256,6 +1348,7 @@ class SipLine:
         elif lc.agent is not None and ev.leg_id == lc.agent[1]:
             d.customer_answered = True
             d.outcome = "answered"
+            lc.connected = True
             self.switch.bridge(lc.call_id, ev.leg_id)
             # CC-04: recorded like every call, the customer left and the agent right
             lc.recording = self.recordings / f"{lc.call_id}.wav"
