@@ -129,3 +129,59 @@ def _task(site: Site, key: str) -> CampaignTask:
         t = s.scalars(select(CampaignTask).where(CampaignTask.task_key == key)).one()
         s.expunge(t)
         return t
+
+
+async def test_the_owner_agent_takes_the_customer_not_the_longest_idle(site: Site) -> None:
+    """Two idle agents; 8002 has waited longest, but the customer's owner is 1001 (8001):
+    the dialer claims 8002 for the dial and hands the answered customer to the owner."""
+    from kefu.security.password import sip_ha1
+    from kefu.services import users
+    from kefu.store.models import Agent, Role
+
+    uid = users.create_user(
+        site.db, "agent8002", "Kefu-test-8002!", Role.AGENT, agent_no="1002", extension="8002"
+    )
+    with site.db.session() as s:
+        a2 = s.scalars(select(Agent).where(Agent.user_id == uid)).one()
+        a2.sip_ha1 = sip_ha1("8002", "kefu", "pw8002")
+        a2_id = a2.id
+    pstn = Softphone("gw", "", site.addr, tone_hz=2000.0, answer_delay=0.5)
+    await pstn.start(register=False)
+    site.switch.config.trunks["pstn"] = ("127.0.0.1", pstn.port)
+    site.line.trunk = "pstn"
+    owner = Softphone("8001", "pw8001", site.addr, tone_hz=1000.0, answer_delay=0.3)
+    other = Softphone("8002", "pw8002", site.addr, tone_hz=1500.0, answer_delay=0.3)
+    await owner.start()
+    await other.start()
+    with site.db.session() as s:
+        campaigns.import_tasks(
+            s, f"{OWNED},1001\n", "one.csv", name="own", queue="service", mode="progressive"
+        )
+        campaigns.control(s, "own", Control.START)
+    site.center.agent_login(a2_id, ready=True)  # idle first: the longest idle
+    await asyncio.sleep(0.05)
+    site.center.agent_login(site.agent_id, ready=True)
+    runner = CampaignRunner(
+        site.center,
+        SipCampaignPort(site.line),
+        hours=CallingHours(),
+        local_time=lambda: dt.time(10, 0),
+        interval=0.2,
+    )
+    await runner.start()
+    try:
+        await until(lambda: owner.answered.is_set(), timeout=30)
+        await asyncio.sleep(0.5)
+        heard = await listen(owner)
+        assert has_tone(heard, 2000.0) and has_tone(await listen(pstn), 1000.0)
+        assert other.invites == []  # the claimed, longest-idle agent was not rung
+        pstn.hangup()
+        await until(lambda: not site.line.calls, timeout=20)
+    finally:
+        await runner.stop()
+        for p in (owner, other, pstn):
+            await p.stop()
+    with site.db.session() as s:
+        c = s.get(Call, "own-1-1")
+        assert c is not None and c.agent_id == site.agent_id
+        assert c.disposition is Disposition.ANSWERED

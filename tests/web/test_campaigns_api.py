@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import time
 from collections.abc import Callable
+from pathlib import Path
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
+from kefu.config import Settings
+from kefu.core.agent import AgentState
+from kefu.core.dialer import Control
+from kefu.services import campaigns
+from kefu.services.campaign_runner import VirtualTrunk
 from kefu.store.db import Database
-from kefu.store.models import Queue
+from kefu.store.models import Agent, Call, CampaignTask, Direction, Queue
+from kefu.web.app import create_app
 
 
 def test_supervisor_imports_starts_and_pauses(
@@ -52,3 +62,50 @@ def test_supervisor_imports_starts_and_pauses(
     agent = client_for("agent")
     assert agent.get("/api/campaigns").status_code == 403
     assert agent.post("/api/campaigns/import", json=body).status_code == 403
+
+
+def test_demo_runner_dials_and_the_owner_agent_is_rung(tmp_path: Path, web_db: Database) -> None:
+    """`kefu serve --demo`: the runner dials virtual customers; the answered one enters the
+    queue and rings the owner agent (core state), a CDR per attempt."""
+    with web_db.session() as s:
+        s.add(Queue(name="sales"))
+    settings = Settings(data_dir=tmp_path / "data", database_url=str(web_db.engine.url))
+    app = create_app(settings, web_db, demo=True)
+    center = app.state.center
+    app.state.campaign_trunk = VirtualTrunk(center, answer_rate=1.0, ring=(0.05, 0.1), seed=1)
+    with web_db.session() as s:
+        agent_id = s.scalars(select(Agent.id).where(Agent.agent_no == "1001")).one()
+        campaigns.import_tasks(
+            s, "13900000001,1001\n", "t.csv", name="demo", queue="sales", mode="progressive"
+        )
+        campaigns.control(s, "demo", Control.START)
+    with TestClient(app):
+        # SLA-03 holds campaigns outside the calling hours: nothing at 23:00, dials at 10:00
+        app.state.campaigns.local_time = lambda: dt.time(23, 0)
+        center.reload()
+        center.agent_login(agent_id, ready=True)
+        time.sleep(2.5)  # the runner steps every second
+        with web_db.session() as s:
+            assert s.scalars(select(Call)).all() == []
+        app.state.campaigns.local_time = lambda: dt.time(10, 0)
+        deadline = time.monotonic() + 15
+        while center.agent_view(agent_id).state is not AgentState.RINGING:
+            assert time.monotonic() < deadline, center.agent_view(agent_id)
+            time.sleep(0.05)
+        assert app.state.campaigns is not None
+    with web_db.session() as s:
+        call = s.get(Call, "demo-1-1")
+        task = s.scalars(select(CampaignTask)).one()
+        assert call is not None and call.direction is Direction.OUTBOUND
+        assert call.callee == "13900000001" or call.caller == "13900000001"
+        assert task.status == "connected" and task.last_call_id == "demo-1-1"
+
+
+def test_preview_decision_needs_an_agent_and_a_running_dialer(
+    client_for: Callable[[str], TestClient],
+) -> None:
+    agent = client_for("agent")
+    res = agent.post("/api/campaigns/x/preview/1/accept")
+    assert res.status_code == 422 and "campaign 'x' is not running" in res.text
+    assert agent.post("/api/campaigns/x/preview/1/maybe").status_code == 404
+    assert client_for("supervisor").post("/api/campaigns/x/preview/1/accept").status_code == 403

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from kefu.core.dialer import Control
+from kefu.core.errors import CoreError
 from kefu.services import campaigns as svc
 from kefu.store.models import Role
-from kefu.web.auth import SessionDep, SessionUser, StaffUser, require_role
+from kefu.web.auth import AgentUser, SessionDep, SessionUser, StaffUser, require_role
 from kefu.web.errors import Invalid, NotFound
 
 router = APIRouter(tags=["campaigns"])
@@ -82,6 +83,23 @@ def import_tasks(user: CampaignManager, session: SessionDep, body: ImportIn) -> 
     except svc.CampaignError as exc:
         raise Invalid(str(exc)) from None
     return {"campaign": report.campaign, "added": report.added, "errors": report.errors}
+
+
+@router.post("/api/campaigns/{name}/preview/{task_id}/{decision}")
+def preview(
+    request: Request, user: AgentUser, name: str, task_id: str, decision: str
+) -> dict[str, Any]:
+    """Preview mode: the agent shown a task accepts it (the number is dialled) or skips it."""
+    if decision not in ("accept", "skip"):
+        raise NotFound(f"decision {decision!r} (accept or skip)")
+    runner = getattr(request.app.state, "campaigns", None)
+    if runner is None or user.agent_no is None:
+        raise Invalid("no campaign is dialling in this process")
+    try:
+        runner.preview(name, user.agent_no, task_id, decision == "accept")
+    except CoreError as exc:
+        raise Invalid(str(exc)) from None
+    return {"campaign": name, "task_id": task_id, "decision": decision}
 
 
 @router.post("/api/campaigns/{name}/{action}")
