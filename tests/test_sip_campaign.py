@@ -185,3 +185,43 @@ async def test_the_owner_agent_takes_the_customer_not_the_longest_idle(site: Sit
         c = s.get(Call, "own-1-1")
         assert c is not None and c.agent_id == site.agent_id
         assert c.disposition is Disposition.ANSWERED
+
+
+async def test_answered_with_no_agent_free_hears_the_message_and_counts_abandoned(
+    site: Site,
+) -> None:
+    """Predictive: the agent went busy while the number rang; the customer who answers
+    hears the short message and is hung up on; the attempt is an abandoned call."""
+    pstn = Softphone("gw", "", site.addr, tone_hz=2000.0, answer_delay=2.0)
+    await pstn.start(register=False)
+    site.switch.config.trunks["pstn"] = ("127.0.0.1", pstn.port)
+    site.line.trunk = "pstn"
+    with site.db.session() as s:
+        campaigns.import_tasks(
+            s, f"{OWNED}\n", "drop.csv", name="pd", queue="service", mode="predictive"
+        )
+        campaigns.control(s, "pd", Control.START)
+    site.center.agent_login(site.agent_id, ready=True)
+    runner = CampaignRunner(
+        site.center,
+        SipCampaignPort(site.line),
+        hours=CallingHours(),
+        local_time=lambda: dt.time(10, 0),
+        interval=0.2,
+    )
+    await runner.start()
+    try:
+        await until(lambda: pstn.invites)
+        site.center.set_state(site.agent_id, AgentState.BUSY, "meeting")
+        await until(lambda: pstn.bye_received, timeout=30)
+    finally:
+        await runner.stop()
+        await pstn.stop()
+    assert ("pd-1-1", ("goodbye",)) in site.line.played
+    d = runner.dialers.get("pd")
+    t = _task(site, "1")
+    assert (t.status, t.last_outcome) == ("pending", "abandoned")  # retried later
+    with site.db.session() as s:
+        c = s.get(Call, "pd-1-1")
+        assert c is not None and c.disposition is Disposition.ABANDONED
+    assert d is None or d.counts.abandoned == 1
