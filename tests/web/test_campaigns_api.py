@@ -13,6 +13,7 @@ from sqlalchemy import select
 from kefu.config import Settings
 from kefu.core.agent import AgentState
 from kefu.core.dialer import Control
+from kefu.core.events import AgentAnswered
 from kefu.services import campaigns
 from kefu.services.campaign_runner import VirtualTrunk
 from kefu.store.db import Database
@@ -93,9 +94,23 @@ def test_demo_runner_dials_and_the_owner_agent_is_rung(tmp_path: Path, web_db: D
             assert time.monotonic() < deadline, center.agent_view(agent_id)
             time.sleep(0.05)
         assert app.state.campaigns is not None
+        # more numbers for a finished campaign: it reopens paused, and dials once started
+        center.apply(AgentAnswered(str(agent_id), "demo-1-1", center.now()))
+        center.hangup(agent_id)
+        center.set_state(agent_id, AgentState.IDLE)
+        with web_db.session() as s:
+            campaigns.import_tasks(
+                s, "13900000002\n", "t.csv", name="demo", queue="sales", mode="progressive"
+            )
+            assert campaigns.progress(s, "demo").state == "paused"  # finished, reopened
+            campaigns.control(s, "demo", Control.START)
+        deadline = time.monotonic() + 15
+        while center.agent_view(agent_id).call_id != "demo-1.2-1":
+            assert time.monotonic() < deadline, center.agent_view(agent_id)
+            time.sleep(0.05)
     with web_db.session() as s:
         call = s.get(Call, "demo-1-1")
-        task = s.scalars(select(CampaignTask)).one()
+        task = s.scalars(select(CampaignTask).where(CampaignTask.task_key == "1")).one()
         assert call is not None and call.direction is Direction.OUTBOUND
         assert call.callee == "13900000001" or call.caller == "13900000001"
         assert task.status == "connected" and task.last_call_id == "demo-1-1"

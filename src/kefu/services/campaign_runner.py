@@ -211,12 +211,16 @@ class CampaignRunner:
                 with self.db.session() as s:
                     d = campaigns.load_dialer(s, name, now, _wall(now), self.hours)
                 self.dialers[name] = d
-            elif d.state.value != state and d.state is not CampaignState.FINISHED:
-                action = {"running": Control.START, "paused": Control.PAUSE}.get(
-                    state, Control.STOP
-                )
-                with contextlib.suppress(CoreError):
-                    self._execute(name, d.handle(CampaignControl(action, now)), now)
+            else:
+                if d.state.value != state and d.state is not CampaignState.FINISHED:
+                    action = {"running": Control.START, "paused": Control.PAUSE}.get(
+                        state, Control.STOP
+                    )
+                    with contextlib.suppress(CoreError):
+                        self._execute(name, d.handle(CampaignControl(action, now)), now)
+                if d.state in (CampaignState.RUNNING, CampaignState.PAUSED):
+                    with self.db.session() as s:  # tasks imported since it was loaded
+                        campaigns.add_new_tasks(s, d)
         numbers = self._agent_numbers()
         local = self.local_time()
         for name, d in list(self.dialers.items()):

@@ -139,8 +139,10 @@ def import_tasks(
         )
         session.add(row)
         session.flush()
-    elif row.state in (CampaignState.STOPPED.value, CampaignState.FINISHED.value):
-        raise CampaignError(f"campaign {name!r}: {row.state}, tasks can no longer be added")
+    elif row.state == CampaignState.STOPPED.value:
+        raise CampaignError(f"campaign {name!r}: stopped, tasks can no longer be added")
+    elif row.state == CampaignState.FINISHED.value:
+        row.state = CampaignState.PAUSED.value  # reopened: a supervisor starts it again
     agents = set(session.scalars(select(Agent.agent_no)))
     seen = set(
         session.scalars(select(CampaignTask.number).where(CampaignTask.campaign_id == row.id))
@@ -320,6 +322,25 @@ def load_dialer(
             t.last_outcome,
         )
     return dialer
+
+
+def add_new_tasks(session: Session, dialer: Dialer) -> int:
+    """Add to a loaded dialer the tasks imported since it was loaded; returns how many."""
+    row = _campaign(session, dialer.config.name)
+    added = 0
+    for t in session.scalars(
+        select(CampaignTask)
+        .where(CampaignTask.campaign_id == row.id, CampaignTask.status == "pending")
+        .order_by(CampaignTask.id)
+    ):
+        if t.task_key not in dialer.tasks:
+            dialer.add(_task_of(t))
+            added += 1
+    return added
+
+
+def _task_of(t: CampaignTask) -> Task:
+    return Task(t.task_key, t.number, t.owner_agent, str(t.customer_id or "") or None)
 
 
 def save_updates(
