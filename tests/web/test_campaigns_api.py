@@ -124,3 +124,16 @@ def test_preview_decision_needs_an_agent_and_a_running_dialer(
     assert res.status_code == 422 and "campaign 'x' is not running" in res.text
     assert agent.post("/api/campaigns/x/preview/1/maybe").status_code == 404
     assert client_for("supervisor").post("/api/campaigns/x/preview/1/accept").status_code == 403
+
+
+def test_console_page(client_for: Callable[[str], TestClient], web_db: Database) -> None:
+    with web_db.session() as s:
+        s.add(Queue(name="sales"))
+    page = client_for("supervisor").get("/campaigns")
+    assert page.status_code == 200
+    assert "外呼任务" in page.text and 'id="cp-import"' in page.text
+    assert '<option value="sales">sales</option>' in page.text
+    leader = client_for("team_leader").get("/campaigns")
+    assert leader.status_code == 200
+    assert 'id="cp-import"' not in leader.text  # team leaders look, supervisors manage
+    assert client_for("agent").get("/campaigns").status_code == 403

@@ -5,14 +5,17 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
+from sqlalchemy import select
 
 from kefu.core.dialer import Control
 from kefu.core.errors import CoreError
 from kefu.services import campaigns as svc
-from kefu.store.models import Role
+from kefu.store.models import Queue, Role
 from kefu.web.auth import AgentUser, SessionDep, SessionUser, StaffUser, require_role
 from kefu.web.errors import Invalid, NotFound
+from kefu.web.pages import render
 
 router = APIRouter(tags=["campaigns"])
 # Starting a campaign puts calls on the trunk: supervisors and admins only.
@@ -47,6 +50,14 @@ def _progress(p: svc.Progress) -> dict[str, Any]:
 
 def _refused(exc: svc.CampaignError, name: str) -> Exception:
     return NotFound(f"campaign {name!r}") if str(exc).endswith("not found") else Invalid(str(exc))
+
+
+@router.get("/campaigns", response_class=HTMLResponse, include_in_schema=False)
+def campaigns_page(request: Request, user: StaffUser, session: SessionDep) -> HTMLResponse:
+    """The campaigns section of the console: progress, start/pause/stop, import."""
+    queues = list(session.scalars(select(Queue.name).order_by(Queue.name)))
+    manage = user.role in (Role.SUPERVISOR, Role.ADMIN)
+    return render(request, "campaigns.html", user=user, queues=queues, can_manage=manage)
 
 
 @router.get("/api/campaigns")
