@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -137,3 +138,42 @@ def test_console_page(client_for: Callable[[str], TestClient], web_db: Database)
     assert leader.status_code == 200
     assert 'id="cp-import"' not in leader.text  # team leaders look, supervisors manage
     assert client_for("agent").get("/campaigns").status_code == 403
+
+
+def test_preview_campaign_end_to_end(
+    client_for: Callable[[str], TestClient], app: FastAPI, web_db: Database
+) -> None:
+    """Preview: the idle agent is reserved (busy, reason campaign) and shown the task; nothing
+    is dialled until the agent accepts over HTTP; the answered customer rings that agent."""
+    sup = client_for("supervisor")
+    with web_db.session() as s:
+        s.add(Queue(name="sales"))
+        agent_id = s.scalars(select(Agent.id).where(Agent.agent_no == "1001")).one()
+    center = app.state.center
+    assert center.reload()
+    runner = app.state.campaigns
+    runner.port = VirtualTrunk(center, answer_rate=1.0, ring=(0.05, 0.1), seed=2)
+    runner.local_time = lambda: dt.time(10, 0)
+    res = sup.post(
+        "/api/campaigns/import",
+        json={"name": "pv", "queue": "sales", "mode": "preview", "csv": "13900000009\n"},
+    )
+    assert res.status_code == 201, res.text
+    center.agent_login(agent_id, ready=True)
+    assert sup.post("/api/campaigns/pv/start").status_code == 200
+    _wait(lambda: center.agent_view(agent_id).reason == "campaign")
+    time.sleep(1.5)
+    with web_db.session() as s:
+        assert s.scalars(select(Call)).all() == []  # shown, not dialled
+    agent = client_for("agent")
+    res = agent.post("/api/campaigns/pv/preview/1/accept")
+    assert res.status_code == 200, res.text
+    _wait(lambda: center.agent_view(agent_id).call_id == "pv-1-1")
+    assert center.agent_view(agent_id).state is AgentState.RINGING
+
+
+def _wait(cond: Callable[[], bool], timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < deadline
+        time.sleep(0.05)

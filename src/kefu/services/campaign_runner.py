@@ -20,6 +20,7 @@ Agent ids: the dialer and the task lists use 工号 (agent_no); the core uses `a
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import datetime as dt
 import logging
@@ -153,9 +154,11 @@ class CampaignRunner:
         self.out: dict[str, _Out] = {}  # call id -> what it is for
         self.reserved: dict[str, str] = {}  # agent_no -> campaign (preview)
         self._task: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
     async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
         self._task = asyncio.create_task(self._run(), name="kefu-campaigns")
 
     async def stop(self) -> None:
@@ -250,7 +253,29 @@ class CampaignRunner:
         self._execute(out.campaign, d.handle(CallResult(call_id, outcome, now)), now)
 
     def preview(self, campaign: str, agent_no: str, task_id: str, accept: bool) -> None:
-        """The agent accepts (dial now) or skips the task shown."""
+        """The agent accepts (dial now) or skips the task shown. Any thread: the dialer and
+        the trunk are only touched on the runner's event loop."""
+        loop = self._loop
+        try:
+            running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if loop is None or running is loop:
+            self._preview(campaign, agent_no, task_id, accept)
+            return
+        fut: concurrent.futures.Future[None] = concurrent.futures.Future()
+
+        def run() -> None:
+            try:
+                self._preview(campaign, agent_no, task_id, accept)
+                fut.set_result(None)
+            except Exception as exc:
+                fut.set_exception(exc)
+
+        loop.call_soon_threadsafe(run)
+        fut.result(timeout=10)
+
+    def _preview(self, campaign: str, agent_no: str, task_id: str, accept: bool) -> None:
         d = self.dialers.get(campaign)
         if d is None:
             raise CoreError(f"campaign {campaign!r} is not running")
