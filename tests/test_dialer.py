@@ -308,3 +308,13 @@ def test_predictive_beats_progressive_on_a_low_answer_rate() -> None:
 
 def _fields(s: OutboundScenario) -> dict[str, object]:
     return {f: getattr(s, f) for f in s.__dataclass_fields__}
+
+
+def test_the_cap_is_what_holds_the_abandons() -> None:
+    """The same campaign with a loose cap (30 %) abandons more than 3 %: the guard, not the
+    scenario, keeps the property above true."""
+    base = {"agents": 10, "tasks": 1500, "answer_rate": 0.5, "seed": 5}
+    loose = run_outbound(OutboundScenario(abandon_cap=0.3, **base))  # type: ignore[arg-type]
+    tight = run_outbound(OutboundScenario(abandon_cap=0.03, **base))  # type: ignore[arg-type]
+    assert loose.abandon_rate > 0.03
+    assert tight.abandon_rate <= 0.03
