@@ -450,6 +450,7 @@ def holidays_list(
 def _register() -> None:
     from kefu.assist import commands as assist_commands
     from kefu.qa import commands as qa_commands
+    from kefu.services import campaign_commands
     from kefu.telephony import commands as telephony_commands
     from kefu.telephony import ivr_commands
     from kefu.telephony.sip import commands as sip_commands
@@ -459,6 +460,7 @@ def _register() -> None:
     telephony_commands.register(app)
     sip_commands.register(app)
     ivr_commands.register(app)
+    campaign_commands.register(app)
 
 
 _register()

@@ -59,6 +59,7 @@ ROUTERS = (
     "recordings",
     "voicemails",
     "holidays",
+    "campaigns",
 )
 OPTIONAL_ROUTERS = ("wallboard", "qa", "reports")
 # Paths reachable without logging in (the route-coverage test checks every other one).
@@ -110,6 +111,10 @@ def create_app(settings: Settings, db: Database | None = None, *, demo: bool = F
 
             line = await open_line(center, settings)
         app.state.sip_line = line
+        runner = _campaign_runner(app, center, settings, line, demo)
+        if runner is not None:
+            await runner.start()
+        app.state.campaigns = runner
         # live demo traffic (kefu.services.demo.demo_app sets it for `kefu serve --demo`)
         traffic = getattr(app.state, "demo_traffic", None)
         if traffic is not None:
@@ -129,6 +134,8 @@ def create_app(settings: Settings, db: Database | None = None, *, demo: bool = F
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            if runner is not None:
+                await runner.stop()
             if line is not None:
                 await close_line(line)
             await center.stop()
@@ -174,6 +181,33 @@ def create_app(settings: Settings, db: Database | None = None, *, demo: bool = F
             raise
         app.include_router(module.router)
     return app
+
+
+def _campaign_runner(
+    app: FastAPI, center: Center, settings: Settings, line: Any, demo: bool
+) -> Any:
+    """CC-05: campaigns dial through the SIP trunk when there is one, virtual customers in
+    demo mode; with neither, campaigns can be managed but nothing dials."""
+    from zoneinfo import ZoneInfo
+
+    from kefu.services.campaign_runner import CampaignRunner, VirtualTrunk
+
+    port: Any = None
+    if line is not None and getattr(line, "trunk", None) is not None:
+        from kefu.telephony.sip.dialer_line import SipCampaignPort
+
+        port = SipCampaignPort(line)
+    elif demo:
+        port = getattr(app.state, "campaign_trunk", None) or VirtualTrunk(center)
+    if port is None:
+        return None
+    tz = ZoneInfo(settings.outbound_timezone)
+    return CampaignRunner(
+        center,
+        port,
+        hours=settings.calling_hours,
+        local_time=lambda: dt.datetime.now(tz).time(),
+    )
 
 
 async def _escalate_forever(db: Database) -> None:

@@ -15,6 +15,7 @@ from kefu.store.models.calls import (
     SurveyTemplate,
     Voicemail,
 )
+from kefu.store.models.campaigns import Campaign, CampaignTask
 from kefu.store.models.crm import (
     BlacklistEntry,
     BlacklistRequest,
@@ -74,6 +75,8 @@ __all__ = [
     "Call",
     "CallHold",
     "CallLeg",
+    "Campaign",
+    "CampaignTask",
     "ContactHistory",
     "ContactKind",
     "Customer",
