@@ -381,11 +381,76 @@ def recordings_purge(
         raise typer.Exit(1)
 
 
+holidays_app = typer.Typer(
+    help="Official holiday schedules with make-up workdays (SV-04).", no_args_is_help=True
+)
+app.add_typer(holidays_app, name="holidays")
+
+
+@holidays_app.command("import")
+@guarded
+def holidays_import(
+    file: Path = typer.Argument(..., help="Holiday file: 'DATE[..DATE], FESTIVAL|workday' lines."),
+    data_dir: Path | None = DataDirOpt,
+    database_url: str | None = DatabaseOpt,
+) -> None:
+    """Store the years FILE lists, each replacing what was stored for it (errors: FILE:LINE)."""
+    from kefu.services import holidays
+    from kefu.store import migrate
+
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise fail(f"{file}: cannot read ({exc})") from None
+    try:
+        schedules = holidays.parse(text, str(file))
+    except holidays.HolidayError as exc:
+        for problem in exc.problems:
+            err_console.print(f"[bold red]error:[/] {problem}", markup=True, soft_wrap=True)
+        raise typer.Exit(2) from None
+    db = _open_database(_settings(data_dir=data_dir, database_url=database_url))
+    migrate.upgrade(db.engine)
+    with db.session() as session:
+        holidays.save(session, schedules)
+    for s in schedules:
+        console.print(
+            f"{s.year}: {len(s.holidays)} days off, {len(s.workdays)} make-up workdays stored"
+        )
+
+
+@holidays_app.command("list")
+@guarded
+def holidays_list(
+    year: int = typer.Argument(..., help="The year to show."),
+    data_dir: Path | None = DataDirOpt,
+    database_url: str | None = DatabaseOpt,
+) -> None:
+    """The year's days off and make-up workdays, and where each answer comes from."""
+    from kefu.services import holidays
+    from kefu.store import migrate
+
+    if not holidays.FIRST_YEAR <= year <= holidays.LAST_YEAR:
+        raise typer.BadParameter(
+            f"{year} is outside {holidays.FIRST_YEAR}-{holidays.LAST_YEAR}", param_hint="YEAR"
+        )
+    db = _open_database(_settings(data_dir=data_dir, database_url=database_url))
+    migrate.upgrade(db.engine)
+    calendar = holidays.StoredCalendar(db)
+    for d in holidays.year_days(calendar, year):
+        what = d["festival"] or "workday"
+        console.print(f"{d['date']}  {what:<16} {d['coverage']}")
+    if not calendar.covered(year):
+        err_console.print(
+            f"warning: {year} has no official schedule: estimated from the lunar calendar"
+        )
+
+
 # Each other capability keeps its commands in its own package (`<package>/commands.py`,
 # with `register(app)`) and adds one line to `_register`.
 def _register() -> None:
     from kefu.assist import commands as assist_commands
     from kefu.qa import commands as qa_commands
+    from kefu.services import campaign_commands
     from kefu.telephony import commands as telephony_commands
     from kefu.telephony import ivr_commands
     from kefu.telephony.sip import commands as sip_commands
@@ -395,6 +460,7 @@ def _register() -> None:
     telephony_commands.register(app)
     sip_commands.register(app)
     ivr_commands.register(app)
+    campaign_commands.register(app)
 
 
 _register()

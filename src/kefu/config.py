@@ -70,6 +70,28 @@ class Settings(BaseSettings):
     sip_voicemail_max_s: float = Field(
         default=120.0, gt=0, le=3600, description="longest voicemail message, in seconds"
     )
+    callback_grace_s: float = Field(
+        default=900.0,
+        ge=0,
+        le=86400,
+        description="SLA-05: a callback not done this long after its promised time is missed",
+    )
+    hold_warn_s: float = Field(
+        default=120.0,
+        ge=0,
+        le=3600,
+        description="SLA-04: a hold this long tells the agent to take a callback number (0: off)",
+    )
+    hold_limit_s: float = Field(
+        default=300.0,
+        ge=0,
+        le=3600,
+        description="SLA-04: a hold this long alerts the agent and the team leader (0: off)",
+    )
+    hold_resume_at_limit: bool = Field(
+        default=False,
+        description="SLA-04: at hold_limit_s also take the caller off hold (not in a consult)",
+    )
     sip_codecs: StrList = Field(
         default_factory=lambda: ["PCMU", "PCMA", "G722"],
         description="codecs the switch accepts, in order of preference (PCMU, PCMA, G722)",

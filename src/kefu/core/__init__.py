@@ -34,6 +34,7 @@ Commands (`kefu.core.commands`):
   estimated_wait), Overflow, SendToVoicemail, OfferCallback, Reject(reason), Hangup,
   DialOutside, Transferred (blind: drop the agent's leg), ConsultTarget, ConsultConnected,
   ConsultEnded(reason), TransferCompleted, Conference, Hold, Resume, Mute, Monitor(mode),
+  HoldAlert(level warn|limit, held, resumed: SLA-04 hold timers of `HoldPolicy`),
   StopMonitor, Intercept;
   to record or show: AgentStateChanged, RingMissed, CallRecord(outcome, waited),
   CallHandled(talk, acw), AuditEvent(actor, role, action, allowed).

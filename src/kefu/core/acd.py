@@ -68,6 +68,7 @@ from kefu.core.commands import (
     DialOutside,
     Hangup,
     Hold,
+    HoldAlert,
     Intercept,
     Monitor,
     Mute,
@@ -136,7 +137,7 @@ CS = CallState
 CT = CallTrigger
 
 # Timer kinds.
-_RING, _ACW, _MAX_WAIT, _PREFERRED, _ANNOUNCE = range(5)
+_RING, _ACW, _MAX_WAIT, _PREFERRED, _ANNOUNCE, _HOLD_WARN, _HOLD_LIMIT = range(7)
 _NOBODY: list[Agent] = []  # shared empty result: callers only iterate it
 _MAX_QUEUE_HOPS = 8  # overflow chains longer than this are rejected (loops in config)
 
@@ -167,6 +168,23 @@ _REQUEST_TRIGGER: Mapping[AgentState, AgentTrigger] = {
 
 
 @dataclass(frozen=True, slots=True)
+class HoldPolicy:
+    """SLA-04: how long a caller may stay on hold.
+
+    At `warn_after` seconds the agent is told to take a callback number instead of making the
+    caller wait; at `limit_after` the agent and the team leader (wallboard) are alerted.
+    Decision: by default the core does not take the caller off hold by itself at the limit,
+    because the agent may be away from the call (looking something up, consulting a colleague)
+    and the caller would then hear silence instead of music; `resume_at_limit` turns the
+    automatic resume on (outside consultations). 0 turns a timer off.
+    """
+
+    warn_after: float = 120.0
+    limit_after: float = 300.0
+    resume_at_limit: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class CenterConfig:
     """Queues, routing rules and center-wide settings."""
 
@@ -177,6 +195,7 @@ class CenterConfig:
     acw_seconds: float = 30.0  # AG-05: after-call work ends by itself
     max_missed_rings: int = 3  # this many unanswered offers in a row: the agent goes busy
     emit_state_changes: bool = True  # AgentStateChanged commands (the simulator turns off)
+    hold: HoldPolicy = field(default_factory=HoldPolicy)  # SLA-04
 
 
 class ContactCenter:
@@ -292,6 +311,8 @@ class ContactCenter:
             elif kind == _PREFERRED:
                 obj.preferred = ()
                 self._route(obj, now, out)
+            elif kind in (_HOLD_WARN, _HOLD_LIMIT):
+                self._hold_overdue(obj, kind, now, out)
             else:  # _ANNOUNCE
                 if obj.state is CS.QUEUED and not obj.preferred:
                     self._announce(obj, out)
@@ -476,6 +497,8 @@ class ContactCenter:
             return bool(obj.epoch == token and obj.state is AS.AFTER_CALL_WORK)
         if kind == _PREFERRED:
             return bool(obj.epoch == token and obj.state is CS.QUEUED and obj.preferred)
+        if kind in (_HOLD_WARN, _HOLD_LIMIT):
+            return bool(obj.epoch == token and obj.state is AS.ON_HOLD and obj.call is not None)
         # _MAX_WAIT, _ANNOUNCE
         return bool(obj.qgen == token and (obj.state is CS.QUEUED or obj.state is CS.RINGING))
 
@@ -1042,7 +1065,33 @@ class ContactCenter:
         self._call_to(c, CT.HOLD)
         self._agent_to(a, AT.HOLD, e.now, out)
         out.append(Hold(c.id))
+        self._hold_timers(a, e.now)
         return out
+
+    # -- hold limits (SLA-04) ----------------------------------------------------------------
+    def _hold_timers(self, a: Agent, now: float) -> None:
+        """Arm the hold timers of an agent who just put their caller on hold; any state change
+        of the agent (resume, hang-up, transfer) bumps its epoch and voids them."""
+        policy = self.config.hold
+        if policy.warn_after > 0:
+            self._timer(now + policy.warn_after, _HOLD_WARN, a, a.epoch)
+        if policy.limit_after > 0:
+            self._timer(now + policy.limit_after, _HOLD_LIMIT, a, a.epoch)
+
+    def _hold_overdue(self, a: Agent, kind: int, now: float, out: list[Command]) -> None:
+        c = a.call
+        assert c is not None
+        policy = self.config.hold
+        held = now - a.since  # `since` is when the agent went on hold
+        if kind == _HOLD_WARN:
+            out.append(HoldAlert(c.id, a.id, "warn", held, policy.warn_after))
+            return
+        resume = policy.resume_at_limit and c.consult is None and c.state is CS.HELD
+        if resume:
+            self._call_to(c, CT.RESUME)
+            self._agent_to(a, AT.RESUME, now, out)
+            out.append(Resume(c.id))
+        out.append(HoldAlert(c.id, a.id, "limit", held, policy.limit_after, resumed=resume))
 
     def _on_resume(self, e: ResumeRequested) -> list[Command]:
         a, c = self._on_call_of(e.agent_id)
@@ -1167,6 +1216,7 @@ class ContactCenter:
             self._call_to(c, CT.HOLD)
             self._agent_to(a, AT.HOLD, now, out)
             out.append(Hold(c.id))
+            self._hold_timers(a, now)
         if b is not None:
             self._agent_to(b, AT.OFFER, now, out, "consult")
             b.call = c

@@ -229,6 +229,22 @@ class Intercept:
 
 
 @dataclass(frozen=True, slots=True)
+class HoldAlert:
+    """A hold has lasted too long (SLA-04), for the agent's workspace and the wallboard.
+
+    `level` is "warn" (past `HoldPolicy.warn_after`: take a callback number instead) or
+    "limit" (past `HoldPolicy.limit_after`); `resumed` says the core took the caller off
+    hold itself (only with `HoldPolicy.resume_at_limit`, and never during a consultation)."""
+
+    call_id: str
+    agent_id: str
+    level: str
+    held: float
+    limit: float
+    resumed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class AgentStateChanged:
     """An agent changed state (for the console and wallboard)."""
 
@@ -306,6 +322,7 @@ Command = (
     | Conference
     | Hold
     | Resume
+    | HoldAlert
     | Mute
     | Monitor
     | StopMonitor

@@ -17,19 +17,24 @@ Agent ids in the core are the `agents.id` primary keys as strings.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import datetime as dt
+import logging
+import queue
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 
 from kefu.core import commands as cmd
-from kefu.core.acd import CenterConfig, ContactCenter
-from kefu.core.agent import AgentState
+from kefu.core.acd import CenterConfig, ContactCenter, HoldPolicy
+from kefu.core.agent import ON_A_CALL, AgentState
+from kefu.core.calendar import HolidayCalendar
 from kefu.core.errors import PermissionDenied, UnknownAgent
 from kefu.core.events import (
     AgentAnswered,
@@ -67,6 +72,7 @@ from kefu.services.progress import CallsInProgress
 from kefu.store.db import Database
 from kefu.store.models import (
     Agent,
+    AgentStateLog,
     BlacklistEntry,
     Call,
     CallHold,
@@ -171,6 +177,95 @@ def build_config(db: Database) -> tuple[CenterConfig, dict[str, int]]:
     )
 
 
+log = logging.getLogger(__name__)
+
+# agent id, new state, reason, call id, when
+_StateRow = tuple[int, AgentState, str, str | None, dt.datetime]
+
+
+class StateLogWriter:
+    """CC-10: writes agent state intervals (`agent_state_log`) on a thread of its own, in
+    batches, so that the event loop (and with it the SIP media clock) never waits for the
+    database on a state change. Rows are written in order; `flush()` waits for them."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._queue: queue.Queue[_StateRow | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+
+    def put(self, row: _StateRow) -> None:
+        """Queue one state change."""
+        with self._start_lock:
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="kefu-state-log", daemon=True
+                )
+                self._thread.start()
+        self._queue.put(row)
+
+    def flush(self) -> None:
+        """Wait until every queued change is written."""
+        if self._thread is not None:
+            self._queue.join()
+
+    def close(self) -> None:
+        """Write what is queued and stop the thread."""
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join(timeout=30)
+            self._thread = None
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            batch: list[_StateRow | None] = [first]
+            with contextlib.suppress(queue.Empty):
+                while len(batch) < 500:
+                    batch.append(self._queue.get_nowait())
+            rows = [r for r in batch if r is not None]
+            try:
+                if rows:
+                    self._write(rows)
+            except Exception:  # a lost interval must not stop the writer
+                log.exception("agent state log: %d changes not written", len(rows))
+            finally:
+                for _ in batch:
+                    self._queue.task_done()
+            if None in batch:
+                return
+
+    def _write(self, rows: list[_StateRow]) -> None:
+        for attempt in range(_WRITE_RETRIES):
+            try:
+                with self.db.session() as session:
+                    for agent_id, state, reason, call_id, at in rows:
+                        session.execute(
+                            update(AgentStateLog)
+                            .where(
+                                AgentStateLog.agent_id == agent_id,
+                                AgentStateLog.ended_at.is_(None),
+                            )
+                            .values(ended_at=at)
+                        )
+                        if state is not AgentState.LOGGED_OUT:
+                            session.add(
+                                AgentStateLog(
+                                    agent_id=agent_id,
+                                    state=state.value,
+                                    reason=reason[:64],
+                                    call_id=call_id,
+                                    started_at=at,
+                                )
+                            )
+                            session.flush()
+                return
+            except OperationalError as exc:
+                if "locked" not in str(exc) or attempt == _WRITE_RETRIES - 1:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
+
+
 def group_key(name: str) -> str:
     """The core skill key of a skill group (groups and skills share the core's namespace)."""
     return f"group:{name}"
@@ -179,11 +274,21 @@ def group_key(name: str) -> str:
 class Center:
     """The live contact center of this process. See the module docstring."""
 
-    def __init__(self, db: Database, hub: LiveHub, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        db: Database,
+        hub: LiveHub,
+        clock: Callable[[], float] = time.time,
+        *,
+        hold: HoldPolicy | None = None,
+    ) -> None:
         self.db = db
         self.hub = hub
         self.clock = clock
+        self.hold_policy = hold or HoldPolicy()  # SLA-04
+        self.state_log = StateLogWriter(db)  # CC-10
         config, self.queue_ids = build_config(db)
+        config = dataclasses.replace(config, hold=self.hold_policy)
         self.engine = ContactCenter(config)
         self.calls: dict[str, LiveCall] = {}
         self.agent_labels: dict[str, str] = {}  # core id -> 工号
@@ -192,6 +297,9 @@ class Center:
         # timers and the SIP line's database work run here, never on the event loop
         self.worker = CoreThread(self._next_deadline, self._fire_timers, clock)
         self._seq = 0
+        # SV-04: the holiday calendar of the IVR, chat and console; the app gives it the
+        # admin's stored schedules (kefu.services.holidays.StoredCalendar)
+        self.calendar: HolidayCalendar = HolidayCalendar()
         # The SIP line, when `kefu serve` runs a switch; None keeps every call virtual.
         self.telephony: Telephony | None = None
         # The line's calls as the wallboard shows them, IVR and direct calls included (CC-06).
@@ -205,19 +313,28 @@ class Center:
         self.worker.start()
 
     async def stop(self) -> None:
-        """Finish the queued work and stop the core thread."""
+        """Finish the queued work, stop the core thread, write the queued agent state changes."""
         await asyncio.to_thread(self.worker.stop)
+        await asyncio.to_thread(self.state_log.close)
 
     def _next_deadline(self) -> float | None:
         with self._lock:
             return self.engine.next_deadline()
 
     def _fire_timers(self) -> None:
+        self.tick()
+
+    def tick(self) -> list[cmd.Command]:
+        """Run the engine's timers due at `clock()`; the core thread calls it, and so do tests
+        with an injected clock."""
         now = self.clock()
         with self._lock:
             due = self.engine.next_deadline()
-            if due is not None and due <= now:
-                self._execute(self.engine.handle_timer(now), now)
+            if due is None or due > now:
+                return []
+            out = self.engine.handle_timer(now)
+            self._execute(out, now)
+        return out
 
     def _poke(self) -> None:
         self.worker.wake()
@@ -255,7 +372,7 @@ class Center:
                 if a.state is not AgentState.LOGGED_OUT
             }
             config, self.queue_ids = build_config(self.db)
-            self.engine = ContactCenter(config)
+            self.engine = ContactCenter(dataclasses.replace(config, hold=self.hold_policy))
             self.calls.clear()
             for aid, state in seats.items():
                 self.agent_login(int(aid), ready=state is AgentState.IDLE)
@@ -662,6 +779,11 @@ class Center:
         self._finish_call(c.call_id, now, by)
 
     def _on_CallHandled(self, c: cmd.CallHandled, now: float) -> None:
+        if c.acw > 0:  # CC-10: after-call work counts in the call's handling time
+            with self.db.session() as session:
+                call = session.get(Call, c.call_id)
+                if call is not None:
+                    call.acw_seconds += c.acw
         # after a transfer the first agent's wrap-up ends while the call goes on
         if c.call_id in self.calls and c.call_id not in self.engine.calls:
             self._finish_call(c.call_id, now, Party.CUSTOMER)
@@ -690,7 +812,20 @@ class Center:
         if live is not None:
             live.hold_started = None
 
+    def _state_call(self, agent_id: str, state: AgentState) -> str | None:
+        """The call an on-call, on-hold or after-call-work interval belongs to."""
+        a = self.engine.agents.get(agent_id)
+        if a is None:
+            return None
+        if state in ON_A_CALL and a.call is not None:
+            return a.call.id
+        if state in ON_A_CALL or state is AgentState.AFTER_CALL_WORK:
+            return a.last_call[0] or None
+        return None
+
     def _on_AgentStateChanged(self, c: cmd.AgentStateChanged, now: float) -> None:
+        if c.agent_id.isdigit():
+            self._log_state(c)
         event = {
             "type": "state",
             "agent_id": c.agent_id,
@@ -700,6 +835,38 @@ class Center:
             "reason": c.reason,
             "since": c.now,
         }
+        self._publish_agent(c.agent_id, event)
+        self.hub.publish("wallboard", event)
+
+    def _log_state(self, c: cmd.AgentStateChanged) -> None:
+        """CC-10: close the agent's open interval and open the new one (none when logged out),
+        stamped with the core's clock (`c.now`) so both ends of an interval agree. Written by
+        the state-log thread; the call is looked up now, while the engine is at this change."""
+        self.state_log.put(
+            (int(c.agent_id), c.new, c.reason, self._state_call(c.agent_id, c.new), _dt(c.now))
+        )
+
+    def _on_HoldAlert(self, c: cmd.HoldAlert, now: float) -> None:
+        """SLA-04: the agent's workspace shows the alert (at the warning: take a callback
+        number instead), the wallboard shows it to the team leader, and the audit keeps it."""
+        agent_no = self.agent_labels.get(c.agent_id, c.agent_id)
+        event = {
+            "type": "hold_alert",
+            "level": c.level,
+            "call_id": c.call_id,
+            "agent_id": c.agent_id,
+            "agent_no": agent_no,
+            "held_s": round(c.held, 1),
+            "limit_s": c.limit,
+            "resumed": c.resumed,
+        }
+        with self.db.session() as session:
+            AuditRepository(session).record(
+                f"hold.{c.level}",
+                target=agent_no,
+                detail={k: v for k, v in event.items() if k != "type"},
+                at=_dt(now),
+            )
         self._publish_agent(c.agent_id, event)
         self.hub.publish("wallboard", event)
 

@@ -273,11 +273,14 @@ def schedule_callback(
     note: str,
     agent_id: int | None,
     user_id: int,
+    grace: dt.timedelta = dt.timedelta(minutes=15),
 ) -> OutboundTask:
-    """A reminder to call the customer back at `at` (an outbound task of source callback)."""
+    """A reminder to call the customer back at `at` (an outbound task of source callback);
+    the promise is missed when not done by `at` + `grace` (SLA-05, kefu.services.callbacks)."""
     if at.tzinfo is None:
         raise CrmError("at: give a time with its UTC offset")
     task = OutboundTask(
+        deadline_at=at + grace,
         number=customer.phone,
         customer_id=customer.id,
         assigned_agent_id=agent_id,

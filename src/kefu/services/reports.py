@@ -9,9 +9,14 @@ Definitions (inbound calls offered in [start, end)):
 - service level: answered within the queue's `service_level_s` (20 s without a queue),
   over offered.
 - ASA: mean wait of answered calls. Wait is `wait_seconds`, else answer − queued/offered.
-- talk: connected time minus hold; AHT: talk + hold (+ after-call work, where recorded),
-  over answered calls.
-- occupancy: not computable until agent state time is stored; reported as None.
+- talk: connected time minus hold; ACW: after-call work (文书处理) recorded on the call;
+  AHT: talk + hold + ACW, over answered calls.
+- occupancy (占用率): from the agent state log, clipped to the period (and to each hour,
+  day or month): time on a call, on hold or in after-call work, over logged-in time minus
+  break (小休). Busy (示忙) and idle time count as available. By agent: the agent's own
+  time. By queue: handling time of that queue's calls, over the available time of the
+  agents who handled that queue's calls in the period (an agent serving two queues counts
+  in both denominators). By number: not defined (None). None when nobody was available.
 - missed (by agent only, AG-11): the agent's rings that ended unanswered by the agent's
   side (declined, failed, phone not registered, ring timeout): agent legs started in the
   period with no answer and hangup_by agent. A ring withdrawn because someone else answered
@@ -39,6 +44,7 @@ from sqlalchemy.orm import Session
 from kefu.errors import KefuError
 from kefu.store.models import (
     Agent,
+    AgentStateLog,
     Call,
     CallLeg,
     Direction,
@@ -157,6 +163,7 @@ class TrafficRow:
             "talk_s": self.talk_s,
             "avg_talk_s": self.avg_talk,
             "hold_s": self.hold_s,
+            "acw_s": self.acw_s,
             "aht_s": self.aht,
             "occupancy": self.occupancy,
             "missed": self.missed,
@@ -174,6 +181,7 @@ class CallFacts:
     queued_at: dt.datetime | None
     wait_seconds: float | None
     held_seconds: float
+    acw_seconds: float
     queue_id: int | None
     queue_name: str | None
     service_level_s: int | None
@@ -260,6 +268,7 @@ def call_facts(
             Call.queued_at,
             Call.wait_seconds,
             Call.held_seconds,
+            Call.acw_seconds,
             Call.queue_id,
             Queue.name,
             Queue.service_level_s,
@@ -284,7 +293,142 @@ def call_facts(
     if agent_id is not None:
         query = query.where(Call.agent_id == agent_id)
     rows = session.execute(query).all()
-    return [CallFacts(*row) for row in rows]  # type: ignore[call-arg]  # 15-column row
+    return [CallFacts(*row) for row in rows]  # type: ignore[call-arg]  # 16-column row
+
+
+# --- agent time (occupancy) ---------------------------------------------------------------
+
+HANDLING_STATES = frozenset({"on_call", "on_hold", "after_call_work"})
+UNAVAILABLE_STATES = frozenset({"break"})
+
+
+@dataclass(frozen=True, slots=True)
+class StateSpan:
+    """One stored agent state interval, clipped to a period."""
+
+    agent_id: int
+    agent_label: str
+    state: str
+    queue_id: int | None  # the queue of the call it belongs to, for handling states
+    queue_name: str | None
+    start: dt.datetime
+    end: dt.datetime
+
+    @property
+    def handling(self) -> bool:
+        """On a call, on hold or in after-call work."""
+        return self.state in HANDLING_STATES
+
+    @property
+    def available(self) -> bool:
+        """Counts in the denominator: logged in and not on a break."""
+        return self.state not in UNAVAILABLE_STATES
+
+
+def state_spans(
+    session: Session,
+    period: Period,
+    *,
+    agent_id: int | None = None,
+    now: dt.datetime | None = None,
+) -> list[StateSpan]:
+    """The agent state intervals overlapping `period`, clipped to it. An interval still open
+    ends at `now` (default: the current time)."""
+    until = min(period.end, now or dt.datetime.now(dt.UTC))
+    query = (
+        select(
+            AgentStateLog.agent_id,
+            Agent.agent_no,
+            User.display_name,
+            AgentStateLog.state,
+            Call.queue_id,
+            Queue.name,
+            AgentStateLog.started_at,
+            AgentStateLog.ended_at,
+        )
+        .join(Agent, Agent.id == AgentStateLog.agent_id)
+        .join(User, User.id == Agent.user_id)
+        .outerjoin(Call, Call.id == AgentStateLog.call_id)
+        .outerjoin(Queue, Queue.id == Call.queue_id)
+        .where(
+            AgentStateLog.started_at < period.end,
+            (AgentStateLog.ended_at.is_(None)) | (AgentStateLog.ended_at > period.start),
+        )
+        .order_by(AgentStateLog.started_at, AgentStateLog.id)
+    )
+    if agent_id is not None:
+        query = query.where(AgentStateLog.agent_id == agent_id)
+    out: list[StateSpan] = []
+    for aid, no, name, state, q_id, q_name, started, ended in session.execute(query):
+        start = max(started, period.start)
+        end = min(ended or until, period.end)
+        if end > start:
+            label = f"{no} {name or ''}".strip()
+            out.append(StateSpan(aid, label, state, q_id, q_name, start, end))
+    return out
+
+
+def for_queue(spans: Sequence[StateSpan], queue_id: int) -> list[StateSpan]:
+    """The spans that count for one queue: handling of its calls, and the other time of the
+    agents who handled any of its calls."""
+    agents = {s.agent_id for s in spans if s.handling and s.queue_id == queue_id}
+    return [s for s in spans if s.agent_id in agents and (not s.handling or s.queue_id == queue_id)]
+
+
+def _hour_pieces(start: dt.datetime, end: dt.datetime) -> Iterable[tuple[dt.datetime, float]]:
+    """(local start, seconds) of [start, end) cut at local hour boundaries."""
+    cur = start
+    while cur < end:
+        local = _local(cur)
+        stop = min(end, local.replace(minute=0, second=0, microsecond=0) + dt.timedelta(hours=1))
+        yield local, (stop - cur).total_seconds()
+        cur = stop
+
+
+def occupancy(
+    spans: Sequence[StateSpan], dimension: Dimension
+) -> dict[str, tuple[str, float | None]]:
+    """Occupancy per group key of `dimension`: {key: (label, handling / available)}."""
+    if dimension is Dimension.NUMBER:
+        return {}
+    handled: dict[str, float] = defaultdict(float)
+    available: dict[str, float] = defaultdict(float)
+    label: dict[str, str] = {}
+    queues_of: dict[int, set[int | None]] = defaultdict(set)
+    for s in spans:
+        if s.handling:
+            queues_of[s.agent_id].add(s.queue_id)
+            label[str(s.queue_id or "")] = s.queue_name or ""
+
+    def keys(s: StateSpan, local: dt.datetime, *, for_handling: bool) -> list[str]:
+        if dimension is Dimension.PLATFORM:
+            return ["all"]
+        if dimension is Dimension.AGENT:
+            label.setdefault(str(s.agent_id), s.agent_label)
+            return [str(s.agent_id)]
+        if dimension is Dimension.QUEUE:
+            if for_handling:
+                return [str(s.queue_id or "")]
+            return [str(q or "") for q in queues_of[s.agent_id]]
+        if dimension is Dimension.HOUR:
+            return [f"{local.hour:02d}"]
+        if dimension is Dimension.DAY:
+            return [local.date().isoformat()]
+        return [local.strftime("%Y-%m")]
+
+    for s in spans:
+        if not s.available:
+            continue
+        for local, seconds in _hour_pieces(s.start, s.end):
+            for key in keys(s, local, for_handling=False):
+                available[key] += seconds
+            if s.handling:
+                for key in keys(s, local, for_handling=True):
+                    handled[key] += seconds
+    return {
+        key: (label.get(key, ""), handled[key] / total if total > 0 else None)
+        for key, total in available.items()
+    }
 
 
 # --- grouping ----------------------------------------------------------------------------
@@ -347,8 +491,14 @@ def _slots(dimension: Dimension, period: Period) -> list[tuple[str, str]]:
     return []
 
 
-def traffic(facts: Iterable[CallFacts], dimension: Dimension, period: Period) -> list[TrafficRow]:
-    """Traffic and handling figures of `facts` grouped by `dimension`."""
+def traffic(
+    facts: Iterable[CallFacts],
+    dimension: Dimension,
+    period: Period,
+    spans: Sequence[StateSpan] | None = None,
+) -> list[TrafficRow]:
+    """Traffic and handling figures of `facts` grouped by `dimension`; occupancy from `spans`
+    (the agent state log of the same period, see `state_spans`) when given."""
     rows: dict[str, TrafficRow] = {
         k: TrafficRow(k, label) for k, label in _slots(dimension, period)
     }
@@ -373,6 +523,13 @@ def traffic(facts: Iterable[CallFacts], dimension: Dimension, period: Period) ->
             hold = min(c.held_seconds, c.connected)
             row.hold_s += hold
             row.talk_s += c.connected - hold
+            row.acw_s += c.acw_seconds
+    if spans is not None:
+        for key, (label, value) in occupancy(spans, dimension).items():
+            row = rows.get(key)
+            if row is None:  # logged in, but took no call of the period: occupancy 0
+                row = rows[key] = TrafficRow(key, label)
+            row.occupancy = value
     ordered = list(rows.values())
     if dimension in (Dimension.QUEUE, Dimension.AGENT, Dimension.NUMBER):
         ordered.sort(key=lambda r: (-r.offered, r.label))
@@ -506,6 +663,7 @@ TRAFFIC_COLUMNS = (
     "talk_s",
     "avg_talk_s",
     "hold_s",
+    "acw_s",
     "aht_s",
     "occupancy",
 )
@@ -598,7 +756,10 @@ def build_table(
     """The table of `report` ("traffic", "regions" or "satisfaction") for the period."""
     if report == "traffic":
         facts = call_facts(session, period, queue_id=queue_id, agent_id=agent_id)
-        grouped = traffic(facts, dimension, period)
+        spans = state_spans(session, period, agent_id=agent_id)
+        if queue_id is not None:
+            spans = for_queue(spans, queue_id)
+        grouped = traffic(facts, dimension, period, spans)
         columns: tuple[str, ...] = TRAFFIC_COLUMNS
         if dimension is Dimension.AGENT:
             grouped = with_missed(session, grouped, period, agent_id=agent_id)

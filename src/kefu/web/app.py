@@ -28,9 +28,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kefu import __version__
 from kefu.config import Settings
+from kefu.core.acd import HoldPolicy
 from kefu.services import kb, recordings, tickets
+from kefu.services.callbacks import Reminders
 from kefu.services.center import Center
 from kefu.services.chat import ChatService
+from kefu.services.holidays import StoredCalendar
 from kefu.services.ivr_locks import DbPasswordLocks
 from kefu.services.live import LiveHub
 from kefu.services.reports import TZ
@@ -55,6 +58,8 @@ ROUTERS = (
     "admin",
     "recordings",
     "voicemails",
+    "holidays",
+    "campaigns",
 )
 OPTIONAL_ROUTERS = ("wallboard", "qa", "reports")
 # Paths reachable without logging in (the route-coverage test checks every other one).
@@ -88,7 +93,14 @@ def create_app(settings: Settings, db: Database | None = None, *, demo: bool = F
         tickets.seed_types(session)
         kb.seed(session)
     hub = LiveHub()
-    center = Center(database, hub)
+    center = Center(
+        database,
+        hub,
+        hold=HoldPolicy(settings.hold_warn_s, settings.hold_limit_s, settings.hold_resume_at_limit),
+    )
+
+    center.calendar = StoredCalendar(database)  # SV-04: the admin's holiday schedules
+    reminders = Reminders(database, hub, grace=dt.timedelta(seconds=settings.callback_grace_s))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -99,6 +111,10 @@ def create_app(settings: Settings, db: Database | None = None, *, demo: bool = F
 
             line = await open_line(center, settings)
         app.state.sip_line = line
+        runner = _campaign_runner(app, center, settings, line, demo)
+        if runner is not None:
+            await runner.start()
+        app.state.campaigns = runner
         # live demo traffic (kefu.services.demo.demo_app sets it for `kefu serve --demo`)
         traffic = getattr(app.state, "demo_traffic", None)
         if traffic is not None:
@@ -107,15 +123,19 @@ def create_app(settings: Settings, db: Database | None = None, *, demo: bool = F
         purger = asyncio.create_task(
             _purge_recordings_daily(database, settings), name="kefu-recording-purge"
         )
+        # SLA-05: callback reminders fire in the agent's workspace at the promised time
+        reminding = asyncio.create_task(reminders.run_forever(), name="kefu-callback-reminders")
         try:
             yield
         finally:
             if traffic is not None:
                 await traffic.stop()
-            for task in (escalator, purger):
+            for task in (escalator, purger, reminding):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            if runner is not None:
+                await runner.stop()
             if line is not None:
                 await close_line(line)
             await center.stop()
@@ -131,7 +151,8 @@ def create_app(settings: Settings, db: Database | None = None, *, demo: bool = F
     app.state.demo = demo
     app.state.hub = hub
     app.state.center = center
-    app.state.chat = ChatService(database, hub)
+    app.state.reminders = reminders
+    app.state.chat = ChatService(database, hub, calendar=center.calendar)
     app.state.sessions = Sessions(load_secret(settings.data_dir))
     app.state.throttle = LoginThrottle()
     errors.install(app)
@@ -160,6 +181,33 @@ def create_app(settings: Settings, db: Database | None = None, *, demo: bool = F
             raise
         app.include_router(module.router)
     return app
+
+
+def _campaign_runner(
+    app: FastAPI, center: Center, settings: Settings, line: Any, demo: bool
+) -> Any:
+    """CC-05: campaigns dial through the SIP trunk when there is one, virtual customers in
+    demo mode; with neither, campaigns can be managed but nothing dials."""
+    from zoneinfo import ZoneInfo
+
+    from kefu.services.campaign_runner import CampaignRunner, VirtualTrunk
+
+    port: Any = None
+    if line is not None and getattr(line, "trunk", None) is not None:
+        from kefu.telephony.sip.dialer_line import SipCampaignPort
+
+        port = SipCampaignPort(line)
+    elif demo:
+        port = getattr(app.state, "campaign_trunk", None) or VirtualTrunk(center)
+    if port is None:
+        return None
+    tz = ZoneInfo(settings.outbound_timezone)
+    return CampaignRunner(
+        center,
+        port,
+        hours=settings.calling_hours,
+        local_time=lambda: dt.datetime.now(tz).time(),
+    )
 
 
 async def _escalate_forever(db: Database) -> None:

@@ -15,6 +15,7 @@ from kefu.store.models.calls import (
     SurveyTemplate,
     Voicemail,
 )
+from kefu.store.models.campaigns import Campaign, CampaignTask
 from kefu.store.models.crm import (
     BlacklistEntry,
     BlacklistRequest,
@@ -59,10 +60,12 @@ from kefu.store.models.routing import (
     QueueSkill,
     Strategy,
 )
+from kefu.store.models.workforce import AgentStateLog, HolidayDay
 
 __all__ = [
     "Agent",
     "AgentSkill",
+    "AgentStateLog",
     "AppealStatus",
     "ArticleKind",
     "AuditEntry",
@@ -72,12 +75,15 @@ __all__ = [
     "Call",
     "CallHold",
     "CallLeg",
+    "Campaign",
+    "CampaignTask",
     "ContactHistory",
     "ContactKind",
     "Customer",
     "Direction",
     "Disposition",
     "FindingStatus",
+    "HolidayDay",
     "IvrFlow",
     "IvrFlowVersion",
     "IvrPasswordFailure",

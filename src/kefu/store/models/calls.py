@@ -68,6 +68,7 @@ class Call(Base):
     answered_at: Mapped[dt.datetime | None]
     ended_at: Mapped[dt.datetime | None]
     held_seconds: Mapped[float] = mapped_column(default=0.0)
+    acw_seconds: Mapped[float] = mapped_column(default=0.0)  # after-call work (文书处理)
     wait_seconds: Mapped[float | None]
     disposition: Mapped[Disposition | None] = mapped_column(enum_column(Disposition))
     hangup_by: Mapped[Party | None] = mapped_column(enum_column(Party, "hangup_by"))

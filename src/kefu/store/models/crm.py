@@ -178,3 +178,6 @@ class OutboundTask(Base):
     call_id: Mapped[str | None] = mapped_column(ForeignKey("calls.id", ondelete="SET NULL"))
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # SLA-05: when the reminder fired in the agent's workspace, and when the task was done
+    reminded_at: Mapped[dt.datetime | None]
+    done_at: Mapped[dt.datetime | None]

@@ -1867,6 +1867,7 @@ async def open_line(center: Center, settings: Settings) -> SipLine:
         hours_tz=settings.outbound_timezone,
         lost_agent=settings.sip_lost_agent,
         voicemail_max=settings.sip_voicemail_max_s,
+        calendar=center.calendar,  # SV-04: with the admin's holiday schedules
     )
     from kefu.services.call_scoring import CallScorer
 

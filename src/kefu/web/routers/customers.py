@@ -9,8 +9,9 @@ from fastapi import APIRouter, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 
-from kefu.services import crm
-from kefu.store.models import ContactKind, Role
+from kefu.services import callbacks, crm
+from kefu.services.callbacks import Reminders
+from kefu.store.models import ContactKind, Role, User
 from kefu.web.auth import AgentUser, CurrentUser, Id, SessionDep, SessionUser, require_role
 from kefu.web.errors import Invalid, NotFound
 from kefu.web.pages import id_card_for, phone_for, render
@@ -50,6 +51,12 @@ class CallbackIn(BaseModel):
 
     at: dt.datetime
     note: str = Field("", max_length=500)
+
+
+class CallbackDoneIn(BaseModel):
+    """How the callback went."""
+
+    result: str = Field("", max_length=500)
 
 
 class NoteIn(BaseModel):
@@ -153,32 +160,92 @@ async def import_customers(
 
 @router.post("/api/customers/{customer_id}/callbacks", status_code=201)
 def schedule_callback(
-    user: EditUser, session: SessionDep, customer_id: Id, body: CallbackIn
+    request: Request, user: EditUser, session: SessionDep, customer_id: Id, body: CallbackIn
 ) -> dict[str, Any]:
     """A callback reminder for a date and time (CC-12), assigned to the caller's agent seat."""
     c = _get(session, customer_id)
+    grace = _reminders(request).grace
     try:
-        task = crm.schedule_callback(session, c, body.at, body.note, user.agent_id, user.id)
+        task = crm.schedule_callback(
+            session, c, body.at, body.note, user.agent_id, user.id, grace=grace
+        )
     except crm.CrmError as exc:
         raise Invalid(str(exc)) from None
     return {"id": task.id, "at": body.at.isoformat(), "note": task.talking_points}
 
 
+def _reminders(request: Request) -> Reminders:
+    """The app's reminder service: its clock and grace rule every callback view."""
+    reminders: Reminders = request.app.state.reminders
+    return reminders
+
+
 @router.get("/api/agent/callbacks")
-def my_callbacks(user: AgentUser, session: SessionDep) -> list[dict[str, Any]]:
-    """My pending callback reminders, soonest first."""
+def my_callbacks(request: Request, user: AgentUser, session: SessionDep) -> list[dict[str, Any]]:
+    """My open callback reminders, soonest first; `missed` marks promises past their deadline
+    (SLA-05), `due` those whose time has come."""
     if user.agent_id is None:
         return []
-    return [
-        {
-            "id": t.id,
-            "number": phone_for(user, t.number),
-            "customer_id": t.customer_id,
-            "at": t.scheduled_at.isoformat() if t.scheduled_at else None,
-            "note": t.talking_points,
-        }
-        for t in crm.callbacks_for(session, user.agent_id)
-    ]
+    rem = _reminders(request)
+    now = rem.now()
+    out = []
+    for t in callbacks.for_agent(session, user.agent_id):
+        row = callbacks.reminder_dict(t, now, rem.grace)
+        row["number"] = phone_for(user, t.number)
+        out.append(row)
+    return out
+
+
+@router.post("/api/agent/callbacks/{task_id}/done")
+def callback_done(
+    request: Request, user: AgentUser, session: SessionDep, task_id: Id, body: CallbackDoneIn
+) -> dict[str, Any]:
+    """I called the customer back (SLA-05); done after the deadline it stays a missed promise."""
+    if user.agent_id is None:
+        raise NotFound(f"callback {task_id}")
+    try:
+        task = callbacks.complete(
+            session, task_id, user.agent_id, _reminders(request).now(), body.result
+        )
+    except callbacks.CallbackError as exc:
+        raise NotFound(str(exc)) from None
+    return {"id": task.id, "status": task.status.value, "done_at": task.done_at}
+
+
+@router.get("/api/callbacks/missed")
+def missed_callbacks(
+    request: Request,
+    user: ExportUser,
+    session: SessionDep,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+) -> list[dict[str, Any]]:
+    """Missed callback promises (SLA-05) promised in [start, end] (Beijing days): open past
+    their deadline, or done late. A team leader sees their own team's."""
+    tz = dt.timezone(dt.timedelta(hours=8))
+    if start is not None and end is not None and end < start:
+        raise Invalid("end is before start")
+    team_id = None
+    if user.role is Role.TEAM_LEADER:
+        me = session.get(User, user.id)
+        team_id = me.team_id if me is not None else None
+    rem = _reminders(request)
+    try:
+        first = dt.datetime.combine(start, dt.time(), tz) if start else None
+        last = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tz) if end else None
+    except OverflowError:
+        raise Invalid("end: date out of range") from None
+    rows = callbacks.missed(
+        session,
+        rem.now(),
+        start=first,
+        end=last,
+        team_id=team_id,
+        grace=rem.grace,
+    )
+    for r in rows:
+        r["number"] = phone_for(user, r["number"])
+    return rows
 
 
 @router.get("/api/customers/{customer_id}")

@@ -72,10 +72,13 @@ def screen_pop(
     return pop
 
 
-def greeting_today(now: dt.datetime | None = None) -> str | None:
-    """The holiday greeting due today (SV-04), as the calendar's code."""
+def greeting_today(
+    now: dt.datetime | None = None, calendar: HolidayCalendar | None = None
+) -> str | None:
+    """The holiday greeting due today (SV-04), as the calendar's code; `calendar` is the
+    app's (with the admin's imported schedules)."""
     today = (now or dt.datetime.now(dt.UTC)).astimezone(LOCAL).date()
-    g = HolidayCalendar().greeting(today)
+    g = (calendar or HolidayCalendar()).greeting(today)
     return g.value if g is not None else None
 
 
@@ -85,11 +88,15 @@ class _Fill(dict[str, str]):
 
 
 def playbook_scripts(
-    scenario: str, agent_no: str | None, day: dt.date, profile: str = PROFILE
+    scenario: str,
+    agent_no: str | None,
+    day: dt.date,
+    profile: str = PROFILE,
+    calendar: HolidayCalendar | None = None,
 ) -> dict[str, Any]:
     """The playbook's steps for a scenario (kefu.assist), filled for today and this agent."""
     book = Playbook.load(profile)
-    first = opening(book, day)  # the holiday-aware opening line (SV-04)
+    first = opening(book, day, calendar)  # the holiday-aware opening line (SV-04)
     key = first.holiday.value if first.holiday is not None else "everyday"
     fill = _Fill(
         greeting=book.greetings.get(key, book.greetings.get("everyday", "")),
@@ -116,7 +123,9 @@ def script_panel(
     if scenario not in SCENARIOS:
         scenario = "opening"
     today = dt.datetime.now(dt.UTC).astimezone(LOCAL).date()
-    play = playbook_scripts(scenario, user.agent_no, today)
+    play = playbook_scripts(
+        scenario, user.agent_no, today, calendar=request.app.state.center.calendar
+    )
     scripts = [
         {"title": a.title, "body": a.body.replace("{agent_no}", user.agent_no or "")}
         for a in kb.scripts_for(session, scenario)

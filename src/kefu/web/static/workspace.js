@@ -21,6 +21,7 @@
     b.className = "state-badge state-" + state;
     $("btn-mute").disabled = !(state === "on_call" || state === "on_hold");
     $("acw-countdown").hidden = state !== "after_call_work";
+    if (state !== "on_hold") $("hold-alert").hidden = true;
     if (state === "ringing" || state === "on_call" || state === "on_hold") {
       $("call-status").textContent = C.stateNames[state];
       $("call-status").className = "state-badge state-" + state;
@@ -131,13 +132,20 @@
       }).join("") || "<tr><td class='muted'>" + T.none + "</td></tr>";
     }).catch(function () {});
   }
-  function loadCallbacks() {
+  function loadCallbacks() {  // SLA-05: due ones highlighted, missed promises marked
     api("GET", "/api/agent/callbacks").then(function (list) {
       $("callbacks").innerHTML = list.slice(0, 10).map(function (c) {
-        return "<tr><td>" + esc(localTime(c.at)) + "</td><td>" + esc(c.number) + "</td><td>" + esc(c.note) + "</td></tr>";
+        var mark = c.missed ? "<span class='state-badge state-busy'>" + T.callbackMissed + "</span> " : (c.due ? "<b>" + T.callbackDue + "</b> " : "");
+        return "<tr><td>" + mark + esc(localTime(c.at)) + "</td><td>" + esc(c.number) + "</td><td>" + esc(c.note) +
+          "</td><td><button class='small' data-cb-done='" + c.id + "'>" + T.callbackDone + "</button></td></tr>";
       }).join("") || "<tr><td class='muted'>" + T.none + "</td></tr>";
     }).catch(function () {});
   }
+  $("callbacks").addEventListener("click", function (ev) {
+    var id = ev.target && ev.target.getAttribute && ev.target.getAttribute("data-cb-done");
+    if (!id) return;
+    api("POST", "/api/agent/callbacks/" + id + "/done", { result: "" }).then(loadCallbacks).catch(fail);
+  });
   $("btn-callback").onclick = function () {
     var at = $("callback-at").value;
     if (!at || !st.customerId) return;
@@ -164,6 +172,17 @@
       if (ev.call_id === st.callId) endCall();
     } else if (ev.type === "dial_ended") {
       kefu.toast(T.dialEnded[ev.outcome] || ev.outcome);
+    } else if (ev.type === "hold_alert") {  // SLA-04
+      var key = ev.resumed ? "resumed" : ev.level;
+      var text = T.holdAlert[key].replace("{m}", String(Math.round(ev.limit_s / 60)));
+      $("hold-alert").textContent = text;
+      $("hold-alert").hidden = !!ev.resumed;
+      kefu.toast(text);
+    } else if (ev.type === "callback_due") {  // SLA-05: the promised time has come
+      kefu.toast(T.callbackNow.replace("{n}", ev.number).replace("{note}", ev.note || ""));
+      loadCallbacks();
+    } else if (ev.type === "callback_missed") {
+      loadCallbacks();
     } else if (ev.type === "missed") {
       endCall();
       loadMissed();
