@@ -176,6 +176,11 @@ async def test_agent_hold_plays_music_to_customer_then_resumes(rig: Rig) -> None
     )
     t_hold = loop.time()
     await asyncio.sleep(2.0)
+    # on a loaded machine the music may start late: wait for it (up to 8 s), then resume
+    for _ in range(40):
+        if any(has_tone(customer.heard.between(t_hold + 0.2), f) for f in MOH_NOTES):
+            break
+        await asyncio.sleep(0.2)
     agent.reinvite("sendrecv")
     await rig.wait_for(
         lambda: any(isinstance(e, HoldChanged) and not e.held for e in rig.router.events)
