@@ -99,6 +99,13 @@ def test_demo_runner_dials_and_the_owner_agent_is_rung(tmp_path: Path, web_db: D
         center.apply(AgentAnswered(str(agent_id), "demo-1-1", center.now()))
         center.hangup(agent_id)
         center.set_state(agent_id, AgentState.IDLE)
+        deadline = time.monotonic() + 15  # the runner's next step marks the campaign finished
+        while True:
+            with web_db.session() as s:
+                if campaigns.progress(s, "demo").state == "finished":
+                    break
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
         with web_db.session() as s:
             campaigns.import_tasks(
                 s, "13900000002\n", "t.csv", name="demo", queue="sales", mode="progressive"
