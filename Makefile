@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 
 .PHONY: run test venv
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml hatch_build.py src/kefu/telephony/sip/_relay.c
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip 2> >(grep -v '^WARNING: Location' >&2)
 	$(PY) -m pip install -q -e '.[test]' 2> >(grep -v '^WARNING: Location' >&2)

@@ -80,6 +80,22 @@ class StereoRecorder:
         if now - self._last_flush >= self.flush_every:
             self.flush(now)
 
+    def add_many(self, channel: int, items: list[tuple[float, int, bytes]]) -> None:
+        """Queue payloads `(arrival time, payload type, payload)` for `channel` without
+        flushing: a batch from the native relay, both channels queued before `catch_up`."""
+        if self.closed:
+            return
+        q = self._queue[channel]
+        start = self.start
+        for now, pt, payload in items:
+            if pt in DECODERS:
+                q.append((int((now - start) * RATE) // FRAME, pt, payload))
+
+    def catch_up(self, now: float) -> None:
+        """Flush if a flush is due at `now`."""
+        if not self.closed and now - self._last_flush >= self.flush_every:
+            self.flush(now)
+
     def add_pcm(self, channel: int, pcm: np.ndarray, now: float) -> None:
         """Queue already decoded PCM (prompts or mixer output) for `channel`."""
         from kefu.audio.g711 import PCMU, ulaw_encode

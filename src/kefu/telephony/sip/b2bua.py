@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import itertools
 import logging
+import os
 import re
 import socket
 import time
@@ -43,7 +45,7 @@ from aiosipua.headers import parse_address, stringify_uri
 from aiosipua.refer import notify_refer
 
 from kefu.audio.frames import FRAME, Pcm, clip16, silence
-from kefu.audio.g711 import DECODERS, ENCODERS, PCMU, TRANSCODERS, ulaw_encode
+from kefu.audio.g711 import DECODERS, ENCODERS, PCMA, PCMU, TRANSCODERS, ulaw_encode
 from kefu.audio.g722 import G722, G722Stream
 from kefu.audio.mixer import MixMode, Party, mix
 from kefu.audio.player import PromptPlayer
@@ -69,9 +71,11 @@ from kefu.telephony.port import (
     SwitchEvent,
 )
 from kefu.telephony.prompts import PROMPT_DIR, load_prompt
+from kefu.telephony.sip import relay
 from kefu.telephony.sip.auth import CredentialStore, DigestAuthenticator, MemoryCredentials
 from kefu.telephony.sip.cdr import CallRecord, CdrSink, Disposition, LegRecord
 from kefu.telephony.sip.registrar import Binding, Registrar
+from kefu.telephony.sip.relay import Drained, RelayedPair
 from kefu.telephony.sip.rtp import RtpEndpoint
 from kefu.telephony.sip.sdp import (
     ANSWER_DIRECTION,
@@ -137,6 +141,8 @@ class SwitchConfig:
     moh: str = "hold_music"
     user_agent: str = "kefu"
     id_prefix: str = ""  # before call and leg ids: unique across restarts when CDRs persist
+    # plainly bridged calls' RTP relayed by the native thread (relay.py) when it was built
+    native_relay: bool = True
 
 
 @dataclass(eq=False)
@@ -188,6 +194,8 @@ class Call:
     extra: list[Leg] = field(default_factory=list)  # three-way parties: everyone hears all
     # the far leg is the customer (an agent's 9 + number call): it goes on the left channel
     swap_channels: bool = False
+    relayed: RelayedPair | None = None  # customer<->bridged RTP in the native relay
+    no_relay: bool = False  # the native relay refused this call's media (e.g. IPv6)
 
 
 class _Uas(RetransmitSafeUas):
@@ -314,6 +322,9 @@ class SipSwitch:
         self.uas: _Uas | None = None
         self.tcp_uas: _Uas | None = None
         self.ticks_late = 0
+        self._ticks = 0
+        self._dtmf_pipe: tuple[int, int] | None = None  # the native relay wakes us on DTMF
+        self.native_relay = config.native_relay and relay.available()
         # where recordings' file writes run (the SIP line's core thread); None: inline
         self.file_writer: FileWriter | None = None
         self._answer_headers: dict[str, dict[str, str]] = {}  # Call-ID -> 2xx timer headers
@@ -337,6 +348,9 @@ class SipSwitch:
             self.tcp_uas = self._wire(_Uas(self, tcp, SipUAC(tcp)))
             await self.tcp_uas.start()
         self._tasks = [asyncio.create_task(self._ticker()), asyncio.create_task(self._watchdog())]
+        if self.native_relay:
+            self._dtmf_pipe = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+            asyncio.get_running_loop().add_reader(self._dtmf_pipe[0], self._on_relay_dtmf)
 
     def _wire(self, uas: _Uas) -> _Uas:
         uas.on_invite = self._on_invite
@@ -357,6 +371,11 @@ class SipSwitch:
             with contextlib.suppress(asyncio.CancelledError):
                 await t
         await asyncio.sleep(0.05)  # let the BYEs leave
+        if self._dtmf_pipe is not None:
+            asyncio.get_running_loop().remove_reader(self._dtmf_pipe[0])
+            for fd in self._dtmf_pipe:
+                os.close(fd)
+            self._dtmf_pipe = None
         for uas in (self.uas, self.tcp_uas):
             if uas is not None:
                 await uas.stop()
@@ -691,6 +710,7 @@ class SipSwitch:
         leg = self._leg(leg_id)
         if not leg.answered or leg.ended:
             raise SwitchError(f"{leg_id}: not answered")
+        self._own(call)
         call.bridged = leg
         for side in (call.customer, leg):
             if side is not None:
@@ -698,13 +718,16 @@ class SipSwitch:
 
     def unbridge(self, call_id: str) -> None:
         """Disconnect the customer from the agent; both legs stay up."""
-        self._call(call_id).bridged = None
+        call = self._call(call_id)
+        self._own(call)
+        call.bridged = None
 
     def hold(self, call_id: str) -> None:
         """Music on hold to the customer; the agent is not heard."""
         call = self._call(call_id)
         if call.held:
             return
+        self._own(call)
         call.held = True
         cust = call.customer
         if cust is not None and not cust.ended:
@@ -729,6 +752,7 @@ class SipSwitch:
     def play(self, leg_id: str, prompts: Sequence[str], *, interruptible: bool = True) -> None:
         """Queue prompts (names in the prompt dir, or paths to WAV files) on a leg."""
         leg = self._leg(leg_id)
+        self._own(leg.call)
         pcm = [
             load_prompt(p, self.config.prompt_dir)
             if "/" not in p
@@ -756,6 +780,7 @@ class SipSwitch:
         """
         call = self._call(call_id)
         if call.recorder is None:
+            self._own(call)
             call.swap_channels = swap
             call.recorder = StereoRecorder(path, time.monotonic(), writer=self.file_writer)
             call.record.recording = Path(path)
@@ -763,6 +788,7 @@ class SipSwitch:
     def stop_recording(self, call_id: str) -> None:
         """Close the call's recording."""
         call = self._call(call_id)
+        self._own(call)  # its queued payloads go into the file first
         if call.recorder is not None:
             call.recorder.close(time.monotonic())
 
@@ -772,6 +798,7 @@ class SipSwitch:
         leg = self._leg(leg_id)
         if leg.role is not LegRole.SUPERVISOR or not leg.answered or leg.call is not call:
             raise SwitchError(f"{leg_id}: not an answered supervisor leg of {call_id}")
+        self._own(call)
         call.supervisor = leg if mode is not MixMode.NORMAL else None
         call.mode = mode
         for lg in (call.customer, call.bridged, leg):
@@ -786,13 +813,16 @@ class SipSwitch:
     def mute(self, call_id: str, muted: bool) -> None:
         """静音: stop (or restart) carrying the agent's audio to the call."""
         call = self._call(call_id)
+        self._own(call)
         call.muted = muted
         if call.bridged is not None:
             call.bridged.mix_in.clear()
 
     def tap(self, leg_id: str, sink: Callable[[int, bytes], None] | None) -> None:
         """Hand every audio payload the leg sends to `sink` (voicemail); None stops."""
-        self._leg(leg_id).tap = sink
+        leg = self._leg(leg_id)
+        self._own(leg.call)
+        leg.tap = sink
 
     # ---- transfer and three-way calls -------------------------------------------------
 
@@ -803,6 +833,7 @@ class SipSwitch:
         leg = self._leg(leg_id)
         if not leg.answered or leg.call is not call:
             raise SwitchError(f"{leg_id}: not an answered leg of {call_id}")
+        self._own(call)
         call.consult = leg
         leg.player = None
 
@@ -831,6 +862,7 @@ class SipSwitch:
         leg = self._leg(leg_id)
         if not leg.answered or leg.call is not call:
             raise SwitchError(f"{leg_id}: not an answered leg of {call_id}")
+        self._own(call)
         if call.consult is leg:
             call.consult = None
         if leg not in call.extra:
@@ -881,8 +913,9 @@ class SipSwitch:
     def _end_leg(self, leg: Leg, by: HangupBy, status: int = 0) -> None:
         if leg.ended:
             return
-        leg.ended = True
         call = leg.call
+        self._own(call)
+        leg.ended = True
         if leg.ring_timer is not None:
             leg.ring_timer.cancel()
         if leg.session is not None:
@@ -940,6 +973,7 @@ class SipSwitch:
     def _finish(self, call: Call) -> None:
         if call.ended:
             return
+        self._own(call)
         call.ended = True
         now = time.time()
         if call.recorder is not None:
@@ -1017,6 +1051,7 @@ class SipSwitch:
         if codec is None:
             inc.reject(488)
             return
+        self._own(leg.call)  # the far end may move, change codec or hold
         leg.offer, leg.dtmf_pt = offer, offer.dtmf_pt
         _set_codec(leg, codec)
         if offer.addr[0] != "0.0.0.0":
@@ -1322,6 +1357,9 @@ class SipSwitch:
                 log.exception("media tick failed")
 
     def _tick(self) -> None:
+        self._ticks += 1
+        if self.native_relay and self._ticks % 5 == 0:
+            self._relay_step()
         done: list[Leg] = []
         for leg in list(self.legs.values()):
             if leg.player is None or leg.ended or not leg.answered:
@@ -1339,6 +1377,91 @@ class SipSwitch:
                 self._mix(call)
             elif call.extra and not call.held:
                 self._mix_all(call)
+
+    # ---- native relay -----------------------------------------------------------------
+
+    def _relayable(self, call: Call) -> bool:
+        """Plainly bridged: customer and agent hear only each other, in G.711."""
+        c, b = call.customer, call.bridged
+        return (
+            c is not None
+            and b is not None
+            and not call.no_relay
+            and not call.ended
+            and c.answered
+            and b.answered
+            and not (c.ended or b.ended)
+            and c.player is None
+            and b.player is None
+            and c.tap is None
+            and b.tap is None
+            and not (c.held_by_phone or b.held_by_phone)
+            and call.supervisor is None
+            and call.consult is None
+            and not call.extra
+            and not call.held
+            and not call.muted
+            and c.codec in (PCMU, PCMA)
+            and b.codec in (PCMU, PCMA)
+        )
+
+    def _relay_step(self) -> None:
+        """Every 100 ms: hand plainly bridged calls to the native relay, and bring what it
+        queued (recorder payloads, DTMF) back into Python."""
+        for call in list(self.calls.values()):
+            pair = call.relayed
+            if pair is not None:
+                self._absorb(call, *pair.drain())
+            elif self._relayable(call):
+                c, b = call.customer, call.bridged
+                assert c is not None and b is not None
+                rec = call.recorder
+                pair = relay.offload(
+                    c.ep,
+                    b.ep,
+                    pt_a=c.codec,
+                    pt_b=b.codec,
+                    dtmf_a=c.dtmf_pt,
+                    dtmf_b=b.dtmf_pt,
+                    record=rec is not None and not rec.closed,
+                    reclaim=functools.partial(self._own, call),
+                    notify_fd=-1 if self._dtmf_pipe is None else self._dtmf_pipe[1],
+                )
+                if pair is None:
+                    call.no_relay = True
+                else:
+                    call.relayed = pair
+
+    def _on_relay_dtmf(self) -> None:
+        assert self._dtmf_pipe is not None
+        with contextlib.suppress(BlockingIOError):
+            while os.read(self._dtmf_pipe[0], 4096):
+                pass
+        for call in list(self.calls.values()):
+            pair = call.relayed
+            if pair is not None:
+                self._absorb(call, *pair.drain())
+
+    def _own(self, call: Call) -> None:
+        """Take the call's media back from the native relay before Python changes it."""
+        pair = call.relayed
+        if pair is None:
+            return
+        call.relayed = None
+        self._absorb(call, *pair.release())
+
+    def _absorb(self, call: Call, from_customer: Drained, from_agent: Drained) -> None:
+        rec = call.recorder
+        if rec is not None and not rec.closed:
+            cust, agent = (RIGHT, LEFT) if call.swap_channels else (LEFT, RIGHT)
+            rec.add_many(cust, from_customer.recorded)
+            rec.add_many(agent, from_agent.recorded)
+            rec.catch_up(time.monotonic())
+        # DTMF last: what it triggers may take the call back from the relay
+        for leg, got in ((call.customer, from_customer), (call.bridged, from_agent)):
+            if leg is not None and leg.ep.remote is not None:
+                for packet in got.dtmf:
+                    leg.ep.datagram_received(packet, leg.ep.remote)
 
     def _mix_all(self, call: Call) -> None:
         """Three-way (N-way) call: each party hears the sum of all the others."""

@@ -230,7 +230,7 @@ class Softphone:
         wide = self.wide
         enc = wide.encode if wide is not None else ENCODERS[self.codec]
         tone, step = (self.tone_wide, WIDE_FRAME) if wide is not None else (self.tone, FRAME)
-        while self.ep is not None and self.ep.transport is not None:
+        while self.ep is not None and self.ep.is_open:
             i = self._pos % len(tone)
             frame = tone[i : i + step]
             self._pos += step
