@@ -251,9 +251,9 @@ async def test_rtcp_to_the_rtp_port_or_the_next_does_not_disturb_audio(rig: Rig)
     rtcp_sock = _udp_socket(customer.ep.local[1] + 1)
     for _ in range(20):  # for a second: RTCP muxed from the peer's RTP port, and to port+1
         for pkt in _rtcp_packets(customer.ep.ssrc):
-            assert customer.ep.transport is not None
-            customer.ep.transport.sendto(pkt, ("127.0.0.1", port))
-            customer.ep.transport.sendto(pkt, ("127.0.0.1", port + 1))
+            assert customer.ep.sock is not None
+            customer.ep.sock.sendto(pkt, ("127.0.0.1", port))
+            customer.ep.sock.sendto(pkt, ("127.0.0.1", port + 1))
             if rtcp_sock is not None:
                 rtcp_sock.sendto(pkt, ("127.0.0.1", port + 1))
         await asyncio.sleep(0.05)

@@ -632,6 +632,13 @@ async def test_agents_on_an_extension_call_are_busy_and_not_rung(ctl: Ctl) -> No
     try:
         await a.dial("8002", site.addr)
         await until(lambda: b.answered.is_set())
+        # the line marks them on its core thread: it may finish just after the phone answers
+        await until(
+            lambda: all(
+                site.center.agent_view(aid).state is AgentState.BUSY
+                for aid in (site.agent_id, second_id)
+            )
+        )
         for aid in (site.agent_id, second_id):
             view = site.center.agent_view(aid)
             assert view.state is AgentState.BUSY and view.reason == "extension_call"
