@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from kefu.core.agent import AgentState
 from kefu.services import reports
-from kefu.services.center import Center
+from kefu.services.center import Center, StateLogWriter
 from kefu.services.live import LiveHub
 from kefu.services.reports import Dimension, Period
 from kefu.store.db import Database
@@ -215,3 +215,43 @@ def test_stopping_the_center_writes_the_queued_state_changes(db: Database) -> No
             select(AgentStateLog.state, AgentStateLog.ended_at).order_by(AgentStateLog.id)
         ).all()
     assert [(st, end is None) for st, end in rows] == [("idle", False), ("break", True)]
+
+
+def test_a_batch_of_changes_is_stored_as_one_change_at_a_time_would_be(db: Database) -> None:
+    """The writer closes and inserts a whole batch at once (one UPDATE per agent, one INSERT):
+    intervals inside the batch end at the agent's next change, a log-out closes the last."""
+    a, b, _ = _seed(db)
+    writer = StateLogWriter(db)
+
+    def at(s: float) -> dt.datetime:
+        return dt.datetime.fromtimestamp(T0 + s, tz=dt.timezone.utc)
+
+    writer._write([(a, AgentState.IDLE, "", None, at(0))])  # an interval open in the database
+    writer._write(
+        [
+            (a, AgentState("ringing"), "", None, at(10)),
+            (b, AgentState.IDLE, "", None, at(11)),
+            (a, AgentState("on_call"), "", "c1", at(12)),
+            (a, AgentState.LOGGED_OUT, "", None, at(20)),
+            (b, AgentState.BREAK, "x" * 80, None, at(30)),
+        ]
+    )
+    with db.session() as s:
+        got = [
+            (
+                r.agent_id,
+                r.state,
+                round(r.started_at.timestamp() - T0),
+                None if r.ended_at is None else round(r.ended_at.timestamp() - T0),
+                r.call_id,
+                len(r.reason),
+            )
+            for r in s.scalars(select(AgentStateLog).order_by(AgentStateLog.id))
+        ]
+    assert got == [
+        (a, "idle", 0, 10, None, 0),
+        (a, "ringing", 10, 12, None, 0),
+        (b, "idle", 11, 30, None, 0),
+        (a, "on_call", 12, 20, "c1", 0),
+        (b, "break", 30, None, None, 64),
+    ]

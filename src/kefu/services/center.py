@@ -28,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import OperationalError
 
 from kefu.core import commands as cmd
@@ -236,10 +236,33 @@ class StateLogWriter:
                 return
 
     def _write(self, rows: list[_StateRow]) -> None:
+        # One UPDATE per agent (its open interval ends at its first change in the batch) and
+        # one multi-row INSERT: a change within the batch ends at the agent's next change.
+        # Same rows as closing and inserting one change at a time, with a fraction of the
+        # statements (at hundreds of calls this writer was a sixth of the interpreter's time).
+        first: dict[int, dt.datetime] = {}
+        inserts: list[dict[str, Any]] = []
+        open_row: dict[int, dict[str, Any]] = {}  # agent -> its last inserted row (still open)
+        for agent_id, state, reason, call_id, at in rows:
+            first.setdefault(agent_id, at)
+            prev = open_row.pop(agent_id, None)
+            if prev is not None:
+                prev["ended_at"] = at
+            if state is not AgentState.LOGGED_OUT:
+                row = {
+                    "agent_id": agent_id,
+                    "state": state.value,
+                    "reason": reason[:64],
+                    "call_id": call_id,
+                    "started_at": at,
+                    "ended_at": None,
+                }
+                inserts.append(row)
+                open_row[agent_id] = row
         for attempt in range(_WRITE_RETRIES):
             try:
                 with self.db.session() as session:
-                    for agent_id, state, reason, call_id, at in rows:
+                    for agent_id, at in first.items():
                         session.execute(
                             update(AgentStateLog)
                             .where(
@@ -248,17 +271,8 @@ class StateLogWriter:
                             )
                             .values(ended_at=at)
                         )
-                        if state is not AgentState.LOGGED_OUT:
-                            session.add(
-                                AgentStateLog(
-                                    agent_id=agent_id,
-                                    state=state.value,
-                                    reason=reason[:64],
-                                    call_id=call_id,
-                                    started_at=at,
-                                )
-                            )
-                            session.flush()
+                    if inserts:
+                        session.execute(insert(AgentStateLog), inserts)
                 return
             except OperationalError as exc:
                 if "locked" not in str(exc) or attempt == _WRITE_RETRIES - 1:

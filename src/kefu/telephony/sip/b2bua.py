@@ -715,6 +715,7 @@ class SipSwitch:
         for side in (call.customer, leg):
             if side is not None:
                 side.player = None
+        self._relay_soon(call)
 
     def unbridge(self, call_id: str) -> None:
         """Disconnect the customer from the agent; both legs stay up."""
@@ -1412,25 +1413,37 @@ class SipSwitch:
             pair = call.relayed
             if pair is not None:
                 self._absorb(call, *pair.drain())
-            elif self._relayable(call):
-                c, b = call.customer, call.bridged
-                assert c is not None and b is not None
-                rec = call.recorder
-                pair = relay.offload(
-                    c.ep,
-                    b.ep,
-                    pt_a=c.codec,
-                    pt_b=b.codec,
-                    dtmf_a=c.dtmf_pt,
-                    dtmf_b=b.dtmf_pt,
-                    record=rec is not None and not rec.closed,
-                    reclaim=functools.partial(self._own, call),
-                    notify_fd=-1 if self._dtmf_pipe is None else self._dtmf_pipe[1],
-                )
-                if pair is None:
-                    call.no_relay = True
-                else:
-                    call.relayed = pair
+            else:
+                self._offload(call)
+
+    def _relay_soon(self, call: Call) -> None:
+        """Offload the call once the current callback is done changing it (not after the
+        next 100 ms step: until then every packet goes through Python)."""
+        if self.native_relay:
+            with contextlib.suppress(RuntimeError):  # no running loop: the step does it
+                asyncio.get_running_loop().call_soon(self._offload, call)
+
+    def _offload(self, call: Call) -> None:
+        if call.relayed is not None or not self._relayable(call):
+            return
+        c, b = call.customer, call.bridged
+        assert c is not None and b is not None
+        rec = call.recorder
+        pair = relay.offload(
+            c.ep,
+            b.ep,
+            pt_a=c.codec,
+            pt_b=b.codec,
+            dtmf_a=c.dtmf_pt,
+            dtmf_b=b.dtmf_pt,
+            record=rec is not None and not rec.closed,
+            reclaim=functools.partial(self._own, call),
+            notify_fd=-1 if self._dtmf_pipe is None else self._dtmf_pipe[1],
+        )
+        if pair is None:
+            call.no_relay = True
+        else:
+            call.relayed = pair
 
     def _on_relay_dtmf(self) -> None:
         assert self._dtmf_pipe is not None
@@ -1449,6 +1462,7 @@ class SipSwitch:
             return
         call.relayed = None
         self._absorb(call, *pair.release())
+        self._relay_soon(call)  # back to the relay when the change leaves it plainly bridged
 
     def _absorb(self, call: Call, from_customer: Drained, from_agent: Drained) -> None:
         rec = call.recorder
