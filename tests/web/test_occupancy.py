@@ -224,7 +224,7 @@ def test_a_batch_of_changes_is_stored_as_one_change_at_a_time_would_be(db: Datab
     writer = StateLogWriter(db)
 
     def at(s: float) -> dt.datetime:
-        return dt.datetime.fromtimestamp(T0 + s, tz=dt.timezone.utc)
+        return dt.datetime.fromtimestamp(T0 + s, tz=dt.UTC)
 
     writer._write([(a, AgentState.IDLE, "", None, at(0))])  # an interval open in the database
     writer._write(
