@@ -193,6 +193,7 @@ class StateLogWriter:
         self._queue: queue.Queue[_StateRow | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
+        self.gather_s = 0.2  # the log feeds reports, not the live view: a moment late is fine
 
     def put(self, row: _StateRow) -> None:
         """Queue one state change."""
@@ -220,6 +221,9 @@ class StateLogWriter:
         while True:
             first = self._queue.get()
             batch: list[_StateRow | None] = [first]
+            if first is not None:
+                # gather what comes in the next moment: one transaction for many changes
+                time.sleep(self.gather_s)
             with contextlib.suppress(queue.Empty):
                 while len(batch) < 500:
                     batch.append(self._queue.get_nowait())
