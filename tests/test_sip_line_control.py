@@ -682,3 +682,38 @@ async def test_a_blacklisted_caller_is_refused_with_403_before_answer(ctl: Ctl) 
             assert call.hangup_by is Party.SYSTEM and call.ended_at is not None
             legs = s.scalars(select(CallLeg).where(CallLeg.call_id == call.id)).all()
             assert [leg.answered_at for leg in legs] == [None]
+
+
+# ---- a phone that goes away and comes back -----------------------------------------------
+
+
+async def test_a_phone_that_unregisters_makes_its_agent_busy_and_registering_again_idle(
+    ctl: Ctl,
+) -> None:
+    """AG-13: no ringing a phone that is gone; once it registers again the agent is idle, but
+    only if it was the phone that made them busy (an agent's own 示忙 stays)."""
+    site = ctl.site
+    (phone,) = await phones(site, ("8001", AGENT_HZ))
+    site.center.agent_login(site.agent_id, ready=True)
+    assert phone.registration is not None
+
+    def state() -> tuple[AgentState, str]:
+        v = site.center.agent_view(site.agent_id)
+        return v.state, v.reason
+
+    assert state() == (AgentState.IDLE, "")
+    phone.registration.unregister()
+    await until(lambda: state() == (AgentState.BUSY, "phone_offline"))
+    phone.registered.clear()
+    phone.registration.register()
+    await asyncio.wait_for(phone.registered.wait(), 5)
+    await until(lambda: state() == (AgentState.IDLE, ""))
+    # the agent's own busy is theirs: a phone coming and going does not change it
+    site.center.set_state(site.agent_id, AgentState.BUSY, "培训")
+    phone.registration.unregister()
+    await until(lambda: site.switch.registrar.lookup("8001") is None)
+    phone.registered.clear()
+    phone.registration.register()
+    await asyncio.wait_for(phone.registered.wait(), 5)
+    await asyncio.sleep(0.3)  # the line's core thread has had its turn
+    assert state() == (AgentState.BUSY, "培训")

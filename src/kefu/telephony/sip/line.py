@@ -115,6 +115,9 @@ _MIX = {
 }
 
 
+PHONE_OFFLINE = "phone_offline"  # the busy reason while an agent's phone is unregistered
+
+
 def _dt(ts: float) -> dt.datetime:
     return dt.datetime.fromtimestamp(ts, dt.UTC)
 
@@ -543,9 +546,9 @@ class SipLine:
             self._call_ended(lc, ev)
 
     def _registration(self, ev: RegistrationChanged) -> None:
-        """A phone that went away must not be rung: its idle agent is made busy."""
-        if not ev.up:
-            self._core(self._phone_offline, ev.extension)
+        """A phone that went away must not be rung: its idle agent is made busy. When it
+        registers again, an agent we made busy for it is idle again (not one who chose busy)."""
+        self._core(self._phone_online if ev.up else self._phone_offline, ev.extension)
 
     def _phone_offline(self, extension: str) -> None:
         aid = self._agent_of_extension(extension)
@@ -553,7 +556,16 @@ class SipLine:
             return
         a = self.center.engine.agents.get(aid)
         if a is not None and a.state is AgentState.IDLE:
-            self.center.set_state(int(aid), AgentState.BUSY, "phone_offline")
+            self.center.set_state(int(aid), AgentState.BUSY, PHONE_OFFLINE)
+
+    def _phone_online(self, extension: str) -> None:
+        aid = self._agent_of_extension(extension)
+        if aid is None:
+            return
+        a = self.center.engine.agents.get(aid)
+        if a is not None and a.state is AgentState.BUSY and a.reason == PHONE_OFFLINE:
+            with contextlib.suppress(CoreError):
+                self.center.set_state(int(aid), AgentState.IDLE)
 
     def _arrived(self, ev: CallArrived) -> None:
         self._core(self._classify, ev, then=lambda a: self._admit(ev, a), for_call=ev.call_id)
