@@ -690,8 +690,9 @@ async def test_a_blacklisted_caller_is_refused_with_403_before_answer(ctl: Ctl) 
 async def test_a_phone_that_unregisters_makes_its_agent_busy_and_registering_again_idle(
     ctl: Ctl,
 ) -> None:
-    """AG-13: no ringing a phone that is gone; once it registers again the agent is idle, but
-    only if it was the phone that made them busy (an agent's own 示忙 stays)."""
+    """The registration feeds the agent state (issue 5, registrar): no ringing a phone that is
+    gone; once it registers again the agent is idle, but only if it was the phone that made
+    them busy (an agent's own 示忙 stays)."""
     site = ctl.site
     (phone,) = await phones(site, ("8001", AGENT_HZ))
     site.center.agent_login(site.agent_id, ready=True)
