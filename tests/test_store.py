@@ -317,3 +317,38 @@ def test_a_failed_transaction_leaves_nothing_behind(db: Database) -> None:
         raise RuntimeError("abort")
     with db.session() as s:
         assert s.scalars(select(AuditEntry)).all() == []
+
+
+def test_sessions_inside_a_unit_are_one_transaction(db: Database) -> None:
+    """`Database.unit()`: every `session()` of the thread in it joins one transaction, seen by
+    others only at the end, and undone together when anything in it fails."""
+    import threading
+
+    def others_see() -> list[str]:  # another thread: its own connection
+        seen: list[str] = []
+
+        def read() -> None:
+            with db.session() as s:
+                seen.extend(sorted(e.target for e in s.scalars(select(AuditEntry))))
+
+        t = threading.Thread(target=read)
+        t.start()
+        t.join()
+        return seen
+
+    with db.unit():
+        with db.session() as first:
+            first.add(AuditEntry(action="x", target="a"))
+        with db.session() as second:
+            assert second is first  # joined
+            second.add(AuditEntry(action="x", target="b"))
+            assert sorted(e.target for e in second.scalars(select(AuditEntry))) == ["a", "b"]
+        assert others_see() == []  # not committed yet
+    assert others_see() == ["a", "b"]
+    with pytest.raises(RuntimeError), db.unit():
+        with db.session() as s:
+            s.add(AuditEntry(action="x", target="c"))
+        with db.session() as s:
+            s.add(AuditEntry(action="x", target="d"))
+        raise RuntimeError("abort")
+    assert others_see() == ["a", "b"]

@@ -305,6 +305,7 @@ class Center:
         self.clock = clock
         self.hold_policy = hold or HoldPolicy()  # SLA-04
         self.state_log = StateLogWriter(db)  # CC-10
+        self._held = threading.local()  # publishes waiting for `_execute`'s commit
         config, self.queue_ids = build_config(db)
         config = dataclasses.replace(config, hold=self.hold_policy)
         self.engine = ContactCenter(config)
@@ -638,29 +639,55 @@ class Center:
             )
 
     def _execute(self, commands: list[cmd.Command], now: float) -> None:
-        for c in commands:
-            handler = getattr(self, "_on_" + type(c).__name__, None)
-            if handler is None:
-                continue
-            # SQLite (WAL, deferred BEGIN) refuses a read-then-write transaction at once when
-            # another connection committed in between; the handlers write before they
-            # publish and are idempotent, so a short retry is safe.
-            for attempt in range(_WRITE_RETRIES):
-                try:
-                    handler(c, now)
-                    break
-                except OperationalError as exc:
-                    if "locked" not in str(exc) or attempt == _WRITE_RETRIES - 1:
-                        raise
-                    time.sleep(0.01 * (attempt + 1))
+        handlers = [
+            (h, c) for c in commands if (h := getattr(self, "_on_" + type(c).__name__, None))
+        ]
+        if handlers:
+            # One transaction for all the commands of one event (under load a commit per
+            # command was most of the core thread's time); what they publish goes out after
+            # the commit, so a client that reads on an event sees its rows.
+            if getattr(self._held, "events", None) is not None:
+                # applied from inside a handler: part of the outer unit and its publishes
+                with self.db.unit():
+                    for handler, c in handlers:
+                        handler(c, now)
+                return self._telephony(commands, now)
+            self._held.events = []
+            try:
+                for attempt in range(_WRITE_RETRIES):
+                    try:
+                        with self.db.unit():
+                            for handler, c in handlers:
+                                handler(c, now)
+                        break
+                    except OperationalError as exc:
+                        # SQLite gave up waiting for another writer (busy_timeout): the
+                        # handlers are idempotent, so the whole unit is tried again
+                        if "locked" not in str(exc) or attempt == _WRITE_RETRIES - 1:
+                            raise
+                        time.sleep(0.01 * (attempt + 1))
+            finally:
+                held, self._held.events = self._held.events, None
+                for topic, event in held or ():
+                    self.hub.publish(topic, event)
+        self._telephony(commands, now)
+
+    def _telephony(self, commands: list[cmd.Command], now: float) -> None:
         if self.telephony is not None:
             for c in commands:
                 call_id = getattr(c, "call_id", None)
                 if call_id is not None and self.telephony.owns(call_id):
                     self.telephony.command(c, now)
 
+    def _publish(self, topic: str, event: dict[str, Any]) -> None:
+        held: list[tuple[str, dict[str, Any]]] | None = getattr(self._held, "events", None)
+        if held is None:
+            self.hub.publish(topic, event)
+        else:  # inside `_execute`: after its commit
+            held.append((topic, event))
+
     def _publish_agent(self, agent_id: str, event: dict[str, Any]) -> None:
-        self.hub.publish(f"agent:{agent_id}", event)
+        self._publish(f"agent:{agent_id}", event)
 
     def _on_RingAgent(self, c: cmd.RingAgent, now: float) -> None:
         live = self.calls.get(c.call_id)
@@ -689,7 +716,7 @@ class Center:
                 "timeout": c.timeout,
             },
         )
-        self.hub.publish("wallboard", {"type": "call_ringing", "call_id": c.call_id})
+        self._publish("wallboard", {"type": "call_ringing", "call_id": c.call_id})
 
     def _end_leg(
         self, call_id: str, agent_id: str, now: float, *, answered: bool, missed: bool = False
@@ -744,7 +771,7 @@ class Center:
                 if live is not None and live.customer_id is not None:
                     call.customer_id = live.customer_id
         self._publish_agent(c.agent_id, {"type": "connected", "call_id": c.call_id})
-        self.hub.publish("wallboard", {"type": "call_connected", "call_id": c.call_id})
+        self._publish("wallboard", {"type": "call_connected", "call_id": c.call_id})
 
     def _on_CallRecord(self, c: cmd.CallRecord, now: float) -> None:
         with self.db.session() as session:
@@ -760,7 +787,7 @@ class Center:
                 call.disposition = disposition
             if c.outcome.value != "answered" and call.ended_at is None:
                 call.ended_at = _dt(now)
-        self.hub.publish("wallboard", {"type": "queue_changed", "queue": c.queue})
+        self._publish("wallboard", {"type": "queue_changed", "queue": c.queue})
 
     def _on_Reject(self, c: cmd.Reject, now: float) -> None:
         with self.db.session() as session:
@@ -854,7 +881,7 @@ class Center:
             "since": c.now,
         }
         self._publish_agent(c.agent_id, event)
-        self.hub.publish("wallboard", event)
+        self._publish("wallboard", event)
 
     def _log_state(self, c: cmd.AgentStateChanged) -> None:
         """CC-10: close the agent's open interval and open the new one (none when logged out),
@@ -886,7 +913,7 @@ class Center:
                 at=_dt(now),
             )
         self._publish_agent(c.agent_id, event)
-        self.hub.publish("wallboard", event)
+        self._publish("wallboard", event)
 
     def _on_Mute(self, c: cmd.Mute, now: float) -> None:
         self._publish_agent(c.agent_id, {"type": "mute", "muted": c.muted})
@@ -972,7 +999,7 @@ class Center:
         self._publish_agent(c.target, {"type": "connected", "call_id": c.call_id})
 
     def _on_Monitor(self, c: cmd.Monitor, now: float) -> None:
-        self.hub.publish(
+        self._publish(
             "wallboard",
             {"type": "monitor", "call_id": c.call_id, "mode": c.mode.value, "by": c.supervisor_id},
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -130,6 +131,7 @@ class Database:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._unit = threading.local()  # this thread's shared session inside `unit()`
 
     @classmethod
     def from_url(cls, url: str) -> Database:
@@ -138,9 +140,29 @@ class Database:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """A session in a transaction: committed on success, rolled back on error."""
+        """A session in a transaction: committed on success, rolled back on error.
+
+        Inside `unit()` on the same thread it is the unit's session: the unit commits."""
+        shared: Session | None = getattr(self._unit, "session", None)
+        if shared is not None:
+            yield shared
+            return
         with self._sessions() as session, session.begin():
             yield session
+
+    @contextmanager
+    def unit(self) -> Iterator[None]:
+        """One transaction for every `session()` this thread opens in the block: committed
+        at its end, rolled back if it raises. Several small writers, one commit."""
+        if getattr(self._unit, "session", None) is not None:
+            yield  # already in a unit: join it
+            return
+        with self._sessions() as session, session.begin():
+            self._unit.session = session
+            try:
+                yield
+            finally:
+                self._unit.session = None
 
     def dispose(self) -> None:
         """Close every pooled connection."""
