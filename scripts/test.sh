@@ -5,8 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages the tests need. Later capabilities add theirs here.
-DEBIAN_PACKAGES=(postgresql sip-tester chromium fonts-wqy-microhei espeak-ng sox)
+# Debian packages the tests need (gcc: `make venv` compiles the native RTP relay, which the
+# tests check was built). Later capabilities add theirs here.
+DEBIAN_PACKAGES=(postgresql sip-tester chromium fonts-wqy-microhei espeak-ng sox gcc)
 
 if [ "$(id -u)" = 0 ]; then
   missing=()
