@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import dataclasses
 import datetime as dt
+import functools
 import logging
 import queue
 import threading
@@ -69,14 +70,13 @@ from kefu.core.wallboard import AgentView, WaitingCallView
 from kefu.services.core_thread import CoreThread
 from kefu.services.live import LiveHub
 from kefu.services.progress import CallsInProgress
+from kefu.store import call_rows
 from kefu.store.db import Database
 from kefu.store.models import (
     Agent,
     AgentStateLog,
     BlacklistEntry,
-    Call,
     CallHold,
-    CallLeg,
     Direction,
     Disposition,
     Number,
@@ -359,16 +359,21 @@ class Center:
         self.worker.wake()
 
     # -- applying events -------------------------------------------------------------------
-    def apply(self, event: Event) -> list[cmd.Command]:
-        """Apply one event to the core and carry out its commands."""
+    def apply(self, event: Event, before: Callable[[], None] | None = None) -> list[cmd.Command]:
+        """Apply one event to the core and carry out its commands.
+
+        `before` writes what the commands' rows need first, in their transaction (on its
+        own if the core refuses the event)."""
         with self._lock:
             try:
                 out = self.engine.handle(event)
-            except PermissionDenied as exc:
-                if exc.audit is not None:  # AG-22: refused attempts are audited too
-                    self._execute([exc.audit], self.clock())
+            except Exception as exc:
+                if before is not None:
+                    before()
+                if isinstance(exc, PermissionDenied) and exc.audit is not None:
+                    self._execute([exc.audit], self.clock())  # AG-22: refused ones audited
                 raise
-            self._execute(out, self.clock())
+            self._execute(out, self.clock(), before)
         self._poke()
         return out
 
@@ -562,8 +567,10 @@ class Center:
                 call_id = f"web-{int(self.clock() * 1000)}-{self._seq}"
             region = self.engine.region(caller)
             self.calls[call_id] = LiveCall(call_id, caller, region, queue)
-            self._persist_arrival(call_id, caller, dialed, region, queue)
             vars_ = dict(variables or {})
+            arrival = functools.partial(
+                self._persist_arrival, call_id, caller, dialed, region, queue
+            )
             self.apply(
                 CallArrived(
                     call_id,
@@ -574,7 +581,8 @@ class Center:
                     priority=priority,
                     owner_agent=vars_.get("owner_agent") or None,
                     variables=vars_,
-                )
+                ),
+                arrival,
             )
         return call_id
 
@@ -620,45 +628,51 @@ class Center:
     def _persist_arrival(
         self, call_id: str, caller: str, dialed: str, region: str, queue: str | None
     ) -> None:
+        queue_id = self.queue_ids.get(queue or "")
         with self.db.session() as session:
-            existing = session.get(Call, call_id)
-            if existing is not None:  # the SIP line stored it when the IVR answered
-                existing.caller_region = region or None
-                existing.queue_id = self.queue_ids.get(queue or "")
+            conn = session.connection()
+            # the SIP line stored the row when the IVR answered
+            if call_rows.set_call(conn, call_id, caller_region=region or None, queue_id=queue_id):
                 return
-            session.add(
-                Call(
-                    id=call_id,
-                    direction=Direction.INBOUND,
-                    caller=caller,
-                    callee=dialed,
-                    caller_region=region or None,
-                    queue_id=self.queue_ids.get(queue or ""),
-                    offered_at=_dt(self.clock()),
-                )
+            call_rows.add_call(
+                conn,
+                id=call_id,
+                direction=Direction.INBOUND,
+                caller=caller,
+                callee=dialed,
+                caller_region=region or None,
+                queue_id=queue_id,
+                offered_at=_dt(self.clock()),
             )
 
-    def _execute(self, commands: list[cmd.Command], now: float) -> None:
+    def _execute(
+        self, commands: list[cmd.Command], now: float, before: Callable[[], None] | None = None
+    ) -> None:
         handlers = [
             (h, c) for c in commands if (h := getattr(self, "_on_" + type(c).__name__, None))
         ]
-        if handlers:
+
+        def run() -> None:
+            if before is not None:
+                before()
+            for handler, c in handlers:
+                handler(c, now)
+
+        if handlers or before is not None:
             # One transaction for all the commands of one event (under load a commit per
             # command was most of the core thread's time); what they publish goes out after
             # the commit, so a client that reads on an event sees its rows.
             if getattr(self._held, "events", None) is not None:
                 # applied from inside a handler: part of the outer unit and its publishes
                 with self.db.unit():
-                    for handler, c in handlers:
-                        handler(c, now)
+                    run()
                 return self._telephony(commands, now)
             self._held.events = []
             try:
                 for attempt in range(_WRITE_RETRIES):
                     try:
                         with self.db.unit():
-                            for handler, c in handlers:
-                                handler(c, now)
+                            run()
                         break
                     except OperationalError as exc:
                         # SQLite gave up waiting for another writer (busy_timeout): the
@@ -694,17 +708,15 @@ class Center:
         if live is not None:
             live.ringing.add(c.agent_id)
         with self.db.session() as session:
-            call = session.get(Call, c.call_id)
-            if call is not None and call.ringing_at is None:
-                call.ringing_at = _dt(now)
-            session.add(
-                CallLeg(
-                    call_id=c.call_id,
-                    party=Party.AGENT,
-                    address=c.extension,
-                    agent_id=int(c.agent_id),
-                    started_at=_dt(now),
-                )
+            conn = session.connection()
+            call_rows.set_call(conn, c.call_id, keep=("ringing_at",), ringing_at=_dt(now))
+            call_rows.add_leg(
+                conn,
+                call_id=c.call_id,
+                party=Party.AGENT,
+                address=c.extension,
+                agent_id=int(c.agent_id),
+                started_at=_dt(now),
             )
         self._publish_agent(
             c.agent_id,
@@ -724,23 +736,16 @@ class Center:
         """Answer or end the agent's open ringing leg. A missed ring (declined, failed, not
         registered, timed out) ends with hangup_by AGENT: the reports count those (AG-11)."""
         with self.db.session() as session:
-            leg = session.scalars(
-                select(CallLeg)
-                .where(
-                    CallLeg.call_id == call_id,
-                    CallLeg.agent_id == int(agent_id),
-                    CallLeg.ended_at.is_(None),
-                )
-                .order_by(CallLeg.id.desc())
-            ).first()
+            conn = session.connection()
+            leg = call_rows.latest_open_leg(conn, call_id, agent_id=int(agent_id))
             if leg is None:
                 return
             if answered:
-                leg.answered_at = _dt(now)
+                call_rows.set_leg(conn, leg, answered_at=_dt(now))
+            elif missed:
+                call_rows.set_leg(conn, leg, ended_at=_dt(now), hangup_by=Party.AGENT)
             else:
-                leg.ended_at = _dt(now)
-                if missed:
-                    leg.hangup_by = Party.AGENT
+                call_rows.set_leg(conn, leg, ended_at=_dt(now))
 
     def _on_StopRinging(self, c: cmd.StopRinging, now: float) -> None:
         live = self.calls.get(c.call_id)
@@ -763,57 +768,49 @@ class Center:
         if live is not None:
             live.agent_id = c.agent_id
         self._end_leg(c.call_id, c.agent_id, now, answered=True)
+        values: dict[str, Any] = {"answered_at": _dt(now), "agent_id": int(c.agent_id)}
+        if live is not None and live.customer_id is not None:
+            values["customer_id"] = live.customer_id
         with self.db.session() as session:
-            call = session.get(Call, c.call_id)
-            if call is not None:
-                call.answered_at = call.answered_at or _dt(now)
-                call.agent_id = int(c.agent_id)
-                if live is not None and live.customer_id is not None:
-                    call.customer_id = live.customer_id
+            call_rows.set_call(session.connection(), c.call_id, keep=("answered_at",), **values)
         self._publish_agent(c.agent_id, {"type": "connected", "call_id": c.call_id})
         self._publish("wallboard", {"type": "call_connected", "call_id": c.call_id})
 
     def _on_CallRecord(self, c: cmd.CallRecord, now: float) -> None:
+        # a queue already set stays; routed by the dialled number, the core named the queue
+        keep = ["queued_at", "queue_id"]
+        values: dict[str, Any] = {
+            "queued_at": _dt(c.arrived),
+            "queue_id": self.queue_ids.get(c.queue),
+            "wait_seconds": c.waited,
+        }
+        disposition = _OUTCOME_DISPOSITION.get(c.outcome.value)
+        if disposition is not None:
+            values["disposition"] = disposition
+        if c.outcome.value != "answered":
+            keep.append("ended_at")
+            values["ended_at"] = _dt(now)
         with self.db.session() as session:
-            call = session.get(Call, c.call_id)
-            if call is None:
-                return
-            call.queued_at = call.queued_at or _dt(c.arrived)
-            if call.queue_id is None:  # routed by the dialled number: the core named the queue
-                call.queue_id = self.queue_ids.get(c.queue)
-            call.wait_seconds = c.waited
-            disposition = _OUTCOME_DISPOSITION.get(c.outcome.value)
-            if disposition is not None:
-                call.disposition = disposition
-            if c.outcome.value != "answered" and call.ended_at is None:
-                call.ended_at = _dt(now)
+            call_rows.set_call(session.connection(), c.call_id, keep=tuple(keep), **values)
         self._publish("wallboard", {"type": "queue_changed", "queue": c.queue})
 
     def _on_Reject(self, c: cmd.Reject, now: float) -> None:
         with self.db.session() as session:
-            call = session.get(Call, c.call_id)
-            if call is not None:
-                call.disposition = Disposition.REJECTED
-                call.ended_at = _dt(now)
-                call.hangup_by = Party.SYSTEM
+            call_rows.set_call(
+                session.connection(),
+                c.call_id,
+                disposition=Disposition.REJECTED,
+                ended_at=_dt(now),
+                hangup_by=Party.SYSTEM,
+            )
         self.calls.pop(c.call_id, None)
 
     def _finish_call(self, call_id: str, now: float, by: Party) -> None:
         live = self.calls.pop(call_id, None)
         with self.db.session() as session:
-            call = session.get(Call, call_id)
-            if call is not None and call.ended_at is None:
-                call.ended_at = _dt(now)
-                call.hangup_by = by
-                if call.disposition is None:
-                    call.disposition = (
-                        Disposition.ANSWERED if call.answered_at else Disposition.ABANDONED
-                    )
-            for leg in session.scalars(
-                select(CallLeg).where(CallLeg.call_id == call_id, CallLeg.ended_at.is_(None))
-            ):
-                leg.ended_at = _dt(now)
-                leg.hangup_by = by
+            conn = session.connection()
+            call_rows.finish_call(conn, call_id, _dt(now), by)
+            call_rows.end_open_legs(conn, call_id, _dt(now), by)
         if live is not None and live.agent_id is not None:
             self._publish_agent(live.agent_id, {"type": "call_ended", "call_id": call_id})
 
@@ -826,9 +823,7 @@ class Center:
     def _on_CallHandled(self, c: cmd.CallHandled, now: float) -> None:
         if c.acw > 0:  # CC-10: after-call work counts in the call's handling time
             with self.db.session() as session:
-                call = session.get(Call, c.call_id)
-                if call is not None:
-                    call.acw_seconds += c.acw
+                call_rows.add_to_call(session.connection(), c.call_id, "acw_seconds", c.acw)
         # after a transfer the first agent's wrap-up ends while the call goes on
         if c.call_id in self.calls and c.call_id not in self.engine.calls:
             self._finish_call(c.call_id, now, Party.CUSTOMER)
@@ -851,9 +846,10 @@ class Center:
             ).first()
             if hold is not None:
                 hold.ended_at = _dt(now)
-            call = session.get(Call, c.call_id)
-            if call is not None and live is not None and live.hold_started is not None:
-                call.held_seconds += now - live.hold_started
+            if live is not None and live.hold_started is not None:
+                call_rows.add_to_call(
+                    session.connection(), c.call_id, "held_seconds", now - live.hold_started
+                )
         if live is not None:
             live.hold_started = None
 
@@ -926,15 +922,15 @@ class Center:
     # -- transfers (AG-08): the CDR gets a leg per party, ended when the party leaves --------
     def _close_leg(self, call_id: str, now: float, agent_id: str = "", address: str = "") -> None:
         with self.db.session() as session:
-            q = select(CallLeg).where(CallLeg.call_id == call_id, CallLeg.ended_at.is_(None))
-            q = (
-                q.where(CallLeg.agent_id == int(agent_id))
-                if agent_id.isdigit()
-                else q.where(CallLeg.address == address, CallLeg.party == Party.OUTSIDE)
-            )
-            for leg in session.scalars(q):
-                leg.ended_at = _dt(now)
-                leg.hangup_by = Party.AGENT
+            conn = session.connection()
+            if agent_id.isdigit():
+                call_rows.end_open_legs(
+                    conn, call_id, _dt(now), Party.AGENT, agent_id=int(agent_id)
+                )
+            else:
+                call_rows.end_open_legs(
+                    conn, call_id, _dt(now), Party.AGENT, address=address, party=Party.OUTSIDE
+                )
 
     def _on_Transferred(self, c: cmd.Transferred, now: float) -> None:
         live = self.calls.get(c.call_id)
@@ -949,14 +945,13 @@ class Center:
     def _on_ConsultTarget(self, c: cmd.ConsultTarget, now: float) -> None:
         outside = c.kind is TransferKind.OUTSIDE
         with self.db.session() as session:
-            session.add(
-                CallLeg(
-                    call_id=c.call_id,
-                    party=Party.OUTSIDE if outside else Party.AGENT,
-                    address=c.extension,
-                    agent_id=None if outside else int(c.target),
-                    started_at=_dt(now),
-                )
+            call_rows.add_leg(
+                session.connection(),
+                call_id=c.call_id,
+                party=Party.OUTSIDE if outside else Party.AGENT,
+                address=c.extension,
+                agent_id=None if outside else int(c.target),
+                started_at=_dt(now),
             )
         if not outside:
             self._publish_agent(
@@ -965,15 +960,14 @@ class Center:
 
     def _on_ConsultConnected(self, c: cmd.ConsultConnected, now: float) -> None:
         with self.db.session() as session:
-            q = select(CallLeg).where(CallLeg.call_id == c.call_id, CallLeg.ended_at.is_(None))
-            q = (
-                q.where(CallLeg.agent_id == int(c.target))
+            conn = session.connection()
+            leg = (
+                call_rows.latest_open_leg(conn, c.call_id, agent_id=int(c.target))
                 if c.target.isdigit() and c.target in self.engine.agents
-                else q.where(CallLeg.address == c.target)
+                else call_rows.latest_open_leg(conn, c.call_id, address=c.target)
             )
-            leg = session.scalars(q.order_by(CallLeg.id.desc())).first()
             if leg is not None:
-                leg.answered_at = _dt(now)
+                call_rows.set_leg(conn, leg, answered_at=_dt(now))
         self._publish_agent(c.agent_id, {"type": "consult_connected", "call_id": c.call_id})
 
     def _on_ConsultEnded(self, c: cmd.ConsultEnded, now: float) -> None:
@@ -993,9 +987,7 @@ class Center:
         if live is not None:
             live.agent_id = c.target
         with self.db.session() as session:
-            call = session.get(Call, c.call_id)
-            if call is not None:
-                call.agent_id = int(c.target)
+            call_rows.set_call(session.connection(), c.call_id, agent_id=int(c.target))
         self._publish_agent(c.target, {"type": "connected", "call_id": c.call_id})
 
     def _on_Monitor(self, c: cmd.Monitor, now: float) -> None:

@@ -38,10 +38,10 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import Table, insert, select
 
 from kefu.audio.g711 import DECODERS
 from kefu.audio.mixer import MixMode
@@ -67,6 +67,7 @@ from kefu.core.supervision import MonitorMode
 from kefu.errors import ConfigError, KefuError
 from kefu.services.ivr_locks import DbPasswordLocks
 from kefu.services.progress import CallProgress
+from kefu.store import call_rows
 from kefu.store.db import Database
 from kefu.store.models import (
     Agent,
@@ -723,25 +724,23 @@ class SipLine:
         from kefu.store.models import Direction
 
         with self.center.db.session() as s:
-            s.add(
-                Call(
-                    id=lc.call_id,
-                    direction=Direction(direction),
-                    agent_id=int(agent) if agent is not None else None,
-                    caller=lc.caller,
-                    callee=lc.dialed,
-                    offered_at=_dt(lc.arrived),
-                )
+            conn = s.connection()
+            call_rows.add_call(
+                conn,
+                id=lc.call_id,
+                direction=Direction(direction),
+                agent_id=int(agent) if agent is not None else None,
+                caller=lc.caller,
+                callee=lc.dialed,
+                offered_at=_dt(lc.arrived),
             )
-            s.flush()
-            s.add(
-                CallLeg(
-                    call_id=lc.call_id,
-                    party=Party.CUSTOMER,
-                    address=lc.caller,
-                    started_at=_dt(lc.arrived),
-                    answered_at=_dt(lc.arrived) if answered else None,
-                )
+            call_rows.add_leg(
+                conn,
+                call_id=lc.call_id,
+                party=Party.CUSTOMER,
+                address=lc.caller,
+                started_at=_dt(lc.arrived),
+                answered_at=_dt(lc.arrived) if answered else None,
             )
 
     def _offer(self, lc: LineCall, queue: str, priority: int, variables: dict[str, str]) -> None:
@@ -1104,24 +1103,26 @@ class SipLine:
             log.exception("sip line: cannot finish the CDR of %s", lc.call_id)
 
     def _finish_cdr_rows(self, lc: LineCall, at: float) -> None:
+        from kefu.store.models import Disposition
+
         with self.center.db.session() as s:
-            call = s.get(Call, lc.call_id)
+            conn = s.connection()
+            call = call_rows.call_fields(
+                conn, lc.call_id, "hangup_by", "ended_at", "answered_at", "disposition"
+            )
             if call is None:
                 return
-            call.hangup_by = call.hangup_by or lc.hangup_by or Party.SYSTEM
+            by = call.hangup_by or lc.hangup_by or Party.SYSTEM
+            values: dict[str, Any] = {"hangup_by": by}
             if call.ended_at is None:  # ended in the IVR or before the core heard of it
-                call.ended_at = _dt(at)
+                values["ended_at"] = _dt(at)
                 if call.disposition is None:
-                    from kefu.store.models import Disposition
-
-                    call.disposition = (
+                    values["disposition"] = (
                         Disposition.ANSWERED if call.answered_at else Disposition.ABANDONED
                     )
-            for leg in s.scalars(
-                select(CallLeg).where(CallLeg.call_id == lc.call_id, CallLeg.ended_at.is_(None))
-            ):
-                leg.ended_at = _dt(at)
-                leg.hangup_by = call.hangup_by
+            if values != {"hangup_by": call.hangup_by}:
+                call_rows.set_call(conn, lc.call_id, **values)
+            call_rows.end_open_legs(conn, lc.call_id, _dt(at), by)
             if lc.recording is not None and lc.recording.exists():
                 self.switch_recording_row(s, lc)
 
@@ -1134,8 +1135,8 @@ class SipLine:
                 channels, rate = w.getnchannels(), w.getframerate()
         except (wave.Error, EOFError):
             return
-        s.add(
-            Recording(
+        s.connection().execute(
+            insert(cast(Table, Recording.__table__)).values(
                 call_id=lc.call_id,
                 path=str(lc.recording),
                 channels=channels,
