@@ -27,9 +27,9 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.exc import OperationalError
 
 from kefu.core import commands as cmd
@@ -265,23 +265,27 @@ class StateLogWriter:
                 open_row[agent_id] = row
         for attempt in range(_WRITE_RETRIES):
             try:
-                with self.db.session() as session:
-                    for agent_id, at in first.items():
-                        session.execute(
-                            update(AgentStateLog)
-                            .where(
-                                AgentStateLog.agent_id == agent_id,
-                                AgentStateLog.ended_at.is_(None),
-                            )
-                            .values(ended_at=at)
-                        )
+                with self.db.engine.begin() as conn:
+                    conn.execute(
+                        _CLOSE_INTERVAL, [{"agent": a, "at": at} for a, at in first.items()]
+                    )
                     if inserts:
-                        session.execute(insert(AgentStateLog), inserts)
+                        conn.execute(_OPEN_INTERVAL, inserts)
                 return
             except OperationalError as exc:
                 if "locked" not in str(exc) or attempt == _WRITE_RETRIES - 1:
                     raise
                 time.sleep(0.05 * (attempt + 1))
+
+
+_STATE_LOG = cast(Table, AgentStateLog.__table__)
+# built once: executed with many parameter sets per batch
+_CLOSE_INTERVAL = (
+    update(_STATE_LOG)
+    .where(_STATE_LOG.c.agent_id == bindparam("agent"), _STATE_LOG.c.ended_at.is_(None))
+    .values(ended_at=bindparam("at", type_=_STATE_LOG.c.ended_at.type))
+)
+_OPEN_INTERVAL = insert(_STATE_LOG)
 
 
 def group_key(name: str) -> str:
