@@ -394,7 +394,7 @@ def sipp_uac(
         "-stf",
         str(tmp / "uac_stat.csv"),
         "-fd",
-        "1000",
+        "1",  # seconds: a line a second, for the peak
         "-error_file",
         str(tmp / "uac.err"),
     ]
