@@ -127,6 +127,50 @@ def test_recorder_puts_parties_on_their_channels_in_time(tmp_path: Path) -> None
     assert has_tone(right[RATE:], 1000) and not has_tone(right, 440)
 
 
+def test_recorder_batches_write_the_same_file_as_single_payloads(tmp_path: Path) -> None:
+    """The native relay's arrays (add_batch) and single payloads (add/add_many) give the
+    same samples: batches across flushes, jitter, a late packet, both codecs."""
+    rng = np.random.default_rng(7)
+    cust, agent = sine(440, 3.0), sine(1000, 3.0)
+    items: dict[int, list[tuple[float, int, bytes]]] = {LEFT: [], RIGHT: []}
+    for i in range(150):
+        t = 100.0 + i * 0.02 + float(rng.uniform(0, 0.015))  # jitter inside the slot
+        items[LEFT].append((t, g711.PCMU, g711.ulaw_encode(cust[i * 160 : (i + 1) * 160])))
+        pt = g711.PCMA if i % 40 < 20 else g711.PCMU  # the agent's codec changes
+        enc = g711.ENCODERS[pt]
+        items[RIGHT].append((t + 0.003, pt, enc(agent[i * 160 : (i + 1) * 160])))
+    items[LEFT].append((100.5, 99, b"\x00" * 160))  # not G.711: dropped by both
+    files = []
+    for kind in ("single", "batch"):
+        rec = StereoRecorder(tmp_path / f"{kind}.wav", start=100.0, flush_every=0.5)
+        for lo in range(0, 151, 25):  # drained every half second, flushed in between
+            for ch in (LEFT, RIGHT):
+                part = items[ch][lo : lo + 25]
+                if kind == "single":
+                    rec.add_many(ch, part)
+                elif part:
+                    rec.add_batch(
+                        ch,
+                        np.array([t for t, _, _ in part]),
+                        np.array([pt for _, pt, _ in part], dtype=np.uint8),
+                        np.array([list(p) for _, _, p in part], dtype=np.uint8),
+                    )
+            rec.catch_up(100.0 + (lo + 25) * 0.02)
+        late = (100.02, g711.PCMU, g711.ulaw_encode(sine(2000, 0.02)))  # slot already written
+        if kind == "single":
+            rec.add_many(LEFT, [late])
+        else:
+            rec.add_batch(
+                LEFT, np.array([late[0]]), np.array([late[1]], np.uint8),
+                np.frombuffer(late[2], np.uint8).reshape(1, -1),
+            )  # fmt: skip
+        rec.close(103.1)
+        files.append(read_stereo(tmp_path / f"{kind}.wav"))
+    (l1, r1, _), (l2, r2, _) = files
+    assert len(l1) >= 3 * RATE - FRAME and np.array_equal(l1, l2) and np.array_equal(r1, r2)
+    assert has_tone(l2, 440) and has_tone(r2, 1000) and not has_tone(l2, 2000)
+
+
 TONES = {Party.CUSTOMER: 440.0, Party.AGENT: 1000.0, Party.SUPERVISOR: 1600.0}
 EXPECT = {
     MixMode.LISTEN: {Party.CUSTOMER: {1000}, Party.AGENT: {440}, Party.SUPERVISOR: {440, 1000}},

@@ -22,6 +22,11 @@ import numpy as np
 from kefu.audio.frames import FRAME, RATE
 from kefu.audio.g711 import DECODERS
 
+Times = np.ndarray  # float64 arrival times (time.monotonic)
+Types = np.ndarray  # uint8 RTP payload types
+Rows = np.ndarray  # uint8 payloads, one per row
+Slots = np.ndarray  # int64 20 ms slots since the start
+
 LEFT = 0  # customer
 RIGHT = 1  # agent
 
@@ -44,6 +49,8 @@ class StereoRecorder:
         self.flush_every = flush_every
         self.lag_frames = lag_frames  # slots kept open for jitter before writing
         self._queue: list[list[tuple[int, int, bytes]]] = [[], []]
+        # batches from the native relay: (slots, payload types, payloads as rows of one length)
+        self._batches: list[list[tuple[Slots, Types, Rows]]] = [[], []]
         self._written = 0  # frames written so far
         self._last_flush = start
         self._writer = writer
@@ -91,6 +98,15 @@ class StereoRecorder:
             if pt in DECODERS:
                 q.append((int((now - start) * RATE) // FRAME, pt, payload))
 
+    def add_batch(self, channel: int, times: Times, types: Types, payloads: Rows) -> None:
+        """Queue payloads of one length for `channel` as arrays: arrival times, payload
+        types and one payload per row (the native relay's queue, without a Python object
+        per packet). Placed after the single payloads of the same slots."""
+        if self.closed or not len(times):
+            return
+        slots = ((times - self.start) * RATE).astype(np.int64) // FRAME
+        self._batches[channel].append((slots, types, payloads))
+
     def catch_up(self, now: float) -> None:
         """Flush if a flush is due at `now`."""
         if not self.closed and now - self._last_flush >= self.flush_every:
@@ -127,9 +143,34 @@ class StereoRecorder:
                     m = min(len(payload), FRAME)
                     block[off : off + m, ch] = pcm[pos : pos + m]
                     pos += len(payload)
+            self._batches[ch] = self._place_batches(block, ch, upto)
         data = block.astype("<i2").tobytes()
         self._file(lambda: self._write(data))
         self._written = upto
+
+    def _place_batches(
+        self, block: np.ndarray, ch: int, upto: int
+    ) -> list[tuple[Slots, Types, Rows]]:
+        """Decode the batches' payloads of slots before `upto` into `block`; return the rest."""
+        keep: list[tuple[Slots, Types, Rows]] = []
+        for slots, types, rows in self._batches[ch]:
+            later = slots >= upto
+            if later.any():
+                keep.append((slots[later], types[later], rows[later]))
+            due = ~later & (slots >= self._written)
+            if not due.any():
+                continue
+            slots, types, rows = slots[due], types[due], rows[due]
+            m = min(rows.shape[1], FRAME)
+            for pt in np.unique(types).tolist():
+                decode = DECODERS.get(pt)
+                if decode is None:
+                    continue
+                sel = types == pt
+                pcm = decode(rows[sel].tobytes()).reshape(-1, rows.shape[1])[:, :m]
+                at = ((slots[sel] - self._written) * FRAME)[:, None] + np.arange(m)
+                block[at, ch] = pcm
+        return keep
 
     def close(self, now: float) -> Path:
         """Write what is left and close the file; return its path."""

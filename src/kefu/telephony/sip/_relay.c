@@ -346,23 +346,10 @@ static PyObject *relay_add(PyObject *self, PyObject *args) {
 
 /* The queued data and counters of p as a tuple; resets them (the mutex is held). */
 static PyObject *take(path_t *p) {
-    PyObject *rec = PyList_New(0), *exc = PyList_New(0);
+    /* the recorder's records as one bytes object: Python reads them with numpy */
+    PyObject *rec = PyBytes_FromStringAndSize((const char *)p->rec.data, (Py_ssize_t)p->rec.len);
+    PyObject *exc = PyList_New(0);
     if (rec == NULL || exc == NULL) goto fail;
-    for (size_t o = 0; o + REC_HDR <= p->rec.len;) {
-        double t;
-        uint16_t len;
-        memcpy(&t, p->rec.data + o, sizeof t);
-        int pt = p->rec.data[o + 8];
-        memcpy(&len, p->rec.data + o + 9, sizeof len);
-        PyObject *item = Py_BuildValue("(diy#)", t, pt, p->rec.data + o + REC_HDR,
-                                       (Py_ssize_t)len);
-        if (item == NULL || PyList_Append(rec, item) < 0) {
-            Py_XDECREF(item);
-            goto fail;
-        }
-        Py_DECREF(item);
-        o += REC_HDR + len;
-    }
     for (size_t o = 0; o + 2 <= p->exc.len;) {
         uint16_t len;
         memcpy(&len, p->exc.data + o, sizeof len);
@@ -389,8 +376,8 @@ fail:
 
 PyDoc_STRVAR(drain_doc,
              "drain(key) -> (recorded, dtmf, last_rx, rx, tx, ignored, rtcp, dropped)\n\n"
-             "recorded: [(monotonic time, pt, payload)]; dtmf: [raw RTP packet]; counts since\n"
-             "the last drain.");
+             "recorded: records of (double monotonic time, uint8 pt, uint16 length, payload),\n"
+             "native byte order, packed; dtmf: [raw RTP packet]; counts since the last drain.");
 
 static PyObject *relay_drain(PyObject *self, PyObject *arg) {
     (void)self;

@@ -175,6 +175,13 @@ class Leg:
     session: LegSession | None = None  # RFC 4028 timer, once negotiated
 
 
+# The native relay's queues of a call are drained every RELAY_STEP_TICKS media ticks (200 ms),
+# a different share of the calls at each tick: all calls at once was a burst that delayed the
+# tick's prompt and music frames under load.
+RELAY_STEP_TICKS = 10
+_PHASES = itertools.count()
+
+
 @dataclass(eq=False)
 class Call:
     """A customer's call and every leg attached to it."""
@@ -196,6 +203,7 @@ class Call:
     swap_channels: bool = False
     relayed: RelayedPair | None = None  # customer<->bridged RTP in the native relay
     no_relay: bool = False  # the native relay refused this call's media (e.g. IPv6)
+    relay_phase: int = field(default_factory=lambda: next(_PHASES) % RELAY_STEP_TICKS)
 
 
 class _Uas(RetransmitSafeUas):
@@ -1359,8 +1367,8 @@ class SipSwitch:
 
     def _tick(self) -> None:
         self._ticks += 1
-        if self.native_relay and self._ticks % 5 == 0:
-            self._relay_step()
+        if self.native_relay:
+            self._relay_step(self._ticks % RELAY_STEP_TICKS)
         done: list[Leg] = []
         for leg in list(self.legs.values()):
             if leg.player is None or leg.ended or not leg.answered:
@@ -1406,10 +1414,13 @@ class SipSwitch:
             and b.codec in (PCMU, PCMA)
         )
 
-    def _relay_step(self) -> None:
-        """Every 100 ms: hand plainly bridged calls to the native relay, and bring what it
-        queued (recorder payloads, DTMF) back into Python."""
+    def _relay_step(self, phase: int) -> None:
+        """For the calls of this tick's phase (each call every 200 ms): hand a plainly
+        bridged call to the native relay, or bring what it queued (recorder payloads, DTMF)
+        back into Python."""
         for call in list(self.calls.values()):
+            if call.relay_phase != phase:
+                continue
             pair = call.relayed
             if pair is not None:
                 self._absorb(call, *pair.drain())
@@ -1468,8 +1479,8 @@ class SipSwitch:
         rec = call.recorder
         if rec is not None and not rec.closed:
             cust, agent = (RIGHT, LEFT) if call.swap_channels else (LEFT, RIGHT)
-            rec.add_many(cust, from_customer.recorded)
-            rec.add_many(agent, from_agent.recorded)
+            from_customer.record_into(rec, cust)
+            from_agent.record_into(rec, agent)
             rec.catch_up(time.monotonic())
         # DTMF last: what it triggers may take the call back from the relay
         for leg, got in ((call.customer, from_customer), (call.bridged, from_agent)):
