@@ -190,23 +190,35 @@ def run_app(port: int, data_dir: Path) -> None:
             summary = stall_summary(stalls)
             summary["gc_max_ms"] = 1000 * max(pauses, default=0.0)
             summary["gc_over_50ms"] = sum(1 for p in pauses if p > 0.05)
+            full = [p for g, p in zip(pauses.generations, pauses, strict=True) if g == 2]
+            summary["gc_full"] = len(full)
+            summary["gc_full_max_ms"] = 1000 * max(full, default=0.0)
             print(json.dumps(summary), flush=True)
 
     _run(main())
 
 
-def gc_pauses() -> list[float]:
+class Pauses(list[float]):
+    """GC pause durations, and the generation of each (`generations`)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.generations: list[int] = []
+
+
+def gc_pauses() -> Pauses:
     """Durations of the garbage collector's runs from now on (they stop every thread)."""
     import gc
 
-    pauses: list[float] = []
+    pauses = Pauses()
     started = [0.0]
 
-    def cb(phase: str, _info: dict[str, int]) -> None:
+    def cb(phase: str, info: dict[str, int]) -> None:
         if phase == "start":
             started[0] = time.perf_counter()
         else:
             pauses.append(time.perf_counter() - started[0])
+            pauses.generations.append(info.get("generation", -1))
 
     gc.callbacks.append(cb)
     return pauses
@@ -750,7 +762,9 @@ def report(r: Row) -> None:
         if "stalls_50ms" in r:
             extra += (
                 f"  loop stalls >50ms {r['stalls_50ms']:.0f} >100ms {r['stalls_100ms']:.0f}"
-                f" (max {r['max_stall_ms']:.0f} ms; GC max {r.get('gc_max_ms', -1):.0f} ms)"
+                f" (max {r['max_stall_ms']:.0f} ms; GC max {r.get('gc_max_ms', -1):.0f} ms,"
+                f" {r.get('gc_full', -1):.0f} full collections, max"
+                f" {r.get('gc_full_max_ms', -1):.0f} ms)"
             )
         if "ear_stalls_100ms" in r:
             extra += (

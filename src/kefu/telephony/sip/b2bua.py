@@ -93,6 +93,7 @@ from kefu.telephony.sip.session_timer import (
     too_small,
     watchdog_delay,
 )
+from kefu.telephony.sip.transactions import paced
 from kefu.telephony.sip.transport import UdpTransport
 from kefu.telephony.sip.uas import RetransmitSafeUas
 
@@ -347,13 +348,13 @@ class SipSwitch:
     async def start(self) -> None:
         """Bind the SIP socket and start the media ticker and the watchdog."""
         self.transport = UdpTransport(local_addr=(self.config.host, self.config.port))
-        self.uac = SipUAC(self.transport)
+        self.uac = paced(SipUAC(self.transport))
         self.uas = self._wire(_Uas(self, self.transport, self.uac))
         await self.uas.start()
         if self.config.tcp:
             # inbound calls and REGISTERs over TCP too; legs to agents are placed over UDP
             tcp = TcpSipTransport(local_addr=(self.config.host, self.config.port))
-            self.tcp_uas = self._wire(_Uas(self, tcp, SipUAC(tcp)))
+            self.tcp_uas = self._wire(_Uas(self, tcp, paced(SipUAC(tcp))))
             await self.tcp_uas.start()
         self._tasks = [asyncio.create_task(self._ticker()), asyncio.create_task(self._watchdog())]
         if self.native_relay:

@@ -36,6 +36,7 @@ from kefu.telephony.sip.b2bua import free_port
 from kefu.telephony.sip.rtp import RtpEndpoint
 from kefu.telephony.sip.sdp import build_sdp as make_sdp
 from kefu.telephony.sip.sdp import choose_codec, read_sdp
+from kefu.telephony.sip.transactions import paced
 from kefu.telephony.sip.transport import UdpTransport
 from kefu.telephony.sip.uas import RetransmitSafeUas
 
@@ -109,7 +110,7 @@ class Softphone:
         """Bind, and register with digest auth (waits for the 200)."""
         self.port = free_port(self.host)
         self.transport = UdpTransport(local_addr=(self.host, self.port))
-        self.uac = SipUAC(self.transport)
+        self.uac = paced(SipUAC(self.transport))
         self.uas = RetransmitSafeUas(self.transport, uac=self.uac, user_agent="kefu-softphone")
         self.uas.on_invite = self._on_invite
         self.uas.on_bye = lambda _c, _r: self._on_bye()

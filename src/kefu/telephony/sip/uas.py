@@ -9,11 +9,19 @@ retransmitting the 2xx until the ACK).
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiosipua import SipRequest, SipUAS
+
+from kefu.telephony.sip.transactions import PacedTransactionLayer
 
 
 class RetransmitSafeUas(SipUAS):
-    """SipUAS that recognises INVITE retransmissions."""
+    """SipUAS that recognises INVITE retransmissions (and prunes its transactions paced)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.transactions = PacedTransactionLayer()
 
     def _handle_invite(self, request: SipRequest, addr: tuple[str, int]) -> None:
         existing = self._calls.get(request.call_id or "")
