@@ -125,7 +125,8 @@ class StereoRecorder:
         if upto <= self._written:
             return
         n = upto - self._written
-        block = np.zeros((n * FRAME, 2), dtype=np.int16)
+        block = np.zeros((n, FRAME, 2), dtype=np.int16)  # slot, sample, channel
+        flat = block.reshape(-1, 2)
         for ch in (LEFT, RIGHT):
             keep: list[tuple[int, int, bytes]] = []
             by_pt: dict[int, list[tuple[int, bytes]]] = {}
@@ -141,35 +142,42 @@ class StereoRecorder:
                 for slot, payload in items:
                     off = (slot - self._written) * FRAME
                     m = min(len(payload), FRAME)
-                    block[off : off + m, ch] = pcm[pos : pos + m]
+                    flat[off : off + m, ch] = pcm[pos : pos + m]
                     pos += len(payload)
-            self._batches[ch] = self._place_batches(block, ch, upto)
-        data = block.astype("<i2").tobytes()
+            self._batches[ch] = self._place_batches(block[:, :, ch], ch, upto)
+        data = block.astype("<i2", copy=False).tobytes()
         self._file(lambda: self._write(data))
         self._written = upto
 
     def _place_batches(
-        self, block: np.ndarray, ch: int, upto: int
+        self, plane: np.ndarray, ch: int, upto: int
     ) -> list[tuple[Slots, Types, Rows]]:
-        """Decode the batches' payloads of slots before `upto` into `block`; return the rest."""
+        """Decode the batches' payloads of slots before `upto` into `plane` (a row per slot
+        from the last written one), in the order they came; return what is for later."""
         keep: list[tuple[Slots, Types, Rows]] = []
-        for slots, types, rows in self._batches[ch]:
+        for slots, types, rows in _merged(self._batches[ch]):
             later = slots >= upto
             if later.any():
                 keep.append((slots[later], types[later], rows[later]))
             due = ~later & (slots >= self._written)
-            if not due.any():
+            if not due.all():
+                slots, types, rows = slots[due], types[due], rows[due]
+            if not len(slots):
                 continue
-            slots, types, rows = slots[due], types[due], rows[due]
-            m = min(rows.shape[1], FRAME)
-            for pt in np.unique(types).tolist():
+            width = rows.shape[1]
+            first = int(types[0])
+            kinds = [first] if bool((types == first).all()) else np.unique(types).tolist()
+            for pt in kinds:
                 decode = DECODERS.get(pt)
                 if decode is None:
                     continue
-                sel = types == pt
-                pcm = decode(rows[sel].tobytes()).reshape(-1, rows.shape[1])[:, :m]
-                at = ((slots[sel] - self._written) * FRAME)[:, None] + np.arange(m)
-                block[at, ch] = pcm
+                sel = slice(None) if len(kinds) == 1 else types == pt
+                pcm = decode(rows[sel].tobytes()).reshape(-1, width)
+                at = slots[sel] - self._written
+                if width >= FRAME:
+                    plane[at] = pcm[:, :FRAME]
+                else:
+                    plane[at, :width] = pcm
         return keep
 
     def close(self, now: float) -> Path:
@@ -184,3 +192,27 @@ class StereoRecorder:
     def seconds(self) -> float:
         """Duration written so far."""
         return self._written * FRAME / RATE
+
+
+def _merged(batches: list[tuple[Slots, Types, Rows]]) -> list[tuple[Slots, Types, Rows]]:
+    """Consecutive batches of one payload length joined into one, in order."""
+    out: list[tuple[Slots, Types, Rows]] = []
+    run: list[tuple[Slots, Types, Rows]] = []
+    for b in batches:
+        if run and b[2].shape[1] != run[0][2].shape[1]:
+            out.append(_join(run))
+            run = []
+        run.append(b)
+    if run:
+        out.append(_join(run))
+    return out
+
+
+def _join(run: list[tuple[Slots, Types, Rows]]) -> tuple[Slots, Types, Rows]:
+    if len(run) == 1:
+        return run[0]
+    return (
+        np.concatenate([b[0] for b in run]),
+        np.concatenate([b[1] for b in run]),
+        np.concatenate([b[2] for b in run]),
+    )
