@@ -193,6 +193,10 @@ def run_app(port: int, data_dir: Path) -> None:
             full = [p for g, p in zip(pauses.generations, pauses, strict=True) if g == 2]
             summary["gc_full"] = len(full)
             summary["gc_full_max_ms"] = 1000 * max(full, default=0.0)
+            for gen in (0, 1):
+                ps = [p for g, p in zip(pauses.generations, pauses, strict=True) if g == gen]
+                summary[f"gc{gen}"] = len(ps)
+                summary[f"gc{gen}_max_ms"] = 1000 * max(ps, default=0.0)
             print(json.dumps(summary), flush=True)
 
     _run(main())
@@ -764,7 +768,9 @@ def report(r: Row) -> None:
                 f"  loop stalls >50ms {r['stalls_50ms']:.0f} >100ms {r['stalls_100ms']:.0f}"
                 f" (max {r['max_stall_ms']:.0f} ms; GC max {r.get('gc_max_ms', -1):.0f} ms,"
                 f" {r.get('gc_full', -1):.0f} full collections, max"
-                f" {r.get('gc_full_max_ms', -1):.0f} ms)"
+                f" {r.get('gc_full_max_ms', -1):.0f} ms; {r.get('gc1', -1):.0f} of generation 1,"
+                f" max {r.get('gc1_max_ms', -1):.0f} ms; {r.get('gc0', -1):.0f} of generation 0,"
+                f" max {r.get('gc0_max_ms', -1):.0f} ms)"
             )
         if "ear_stalls_100ms" in r:
             extra += (
