@@ -724,7 +724,11 @@ class SipSwitch:
         for side in (call.customer, leg):
             if side is not None:
                 side.player = None
-        self._relay_soon(call)
+        # to the relay now: packets that Python forwards until the next loop iteration are
+        # the ones a stall (a GC pass) would hold back; a recording started next takes the
+        # call back once and hands it over again
+        if self.native_relay:
+            self._offload(call)
 
     def unbridge(self, call_id: str) -> None:
         """Disconnect the customer from the agent; both legs stay up."""
@@ -758,6 +762,7 @@ class SipSwitch:
         self._emit(
             HoldChanged(call_id, call.customer.leg_id if call.customer else "", False, time.time())
         )
+        self._relay_soon(call)
 
     def play(self, leg_id: str, prompts: Sequence[str], *, interruptible: bool = True) -> None:
         """Queue prompts (names in the prompt dir, or paths to WAV files) on a leg."""
@@ -782,6 +787,7 @@ class SipSwitch:
         if leg.player is not None:
             leg.player = None
             self._emit(PlaybackDone(leg.call.call_id, leg_id, time.time(), interrupted=True))
+            self._relay_soon(leg.call)
 
     def record(self, call_id: str, path: Path, *, swap: bool = False) -> None:
         """Record customer (left) and agent (right) to a stereo WAV.
@@ -1382,6 +1388,7 @@ class SipSwitch:
         for leg in done:
             leg.player = None
             self._emit(PlaybackDone(leg.call.call_id, leg.leg_id, time.time()))
+            self._relay_soon(leg.call)
         for call in list(self.calls.values()):
             if call.supervisor is not None:
                 self._mix(call)
@@ -1429,8 +1436,8 @@ class SipSwitch:
                 self._offload(call)
 
     def _relay_soon(self, call: Call) -> None:
-        """Offload the call once the current callback is done changing it (not after the
-        next 100 ms step: until then every packet goes through Python)."""
+        """Offload the call once the current callback is done changing it (not at its next
+        relay step, up to 200 ms later: until then every packet goes through Python)."""
         if self.native_relay:
             with contextlib.suppress(RuntimeError):  # no running loop: the step does it
                 asyncio.get_running_loop().call_soon(self._offload, call)
