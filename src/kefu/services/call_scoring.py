@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from kefu.audio.wavfile import read_stereo
@@ -197,10 +197,36 @@ class CallScorer:
         fut.add_done_callback(self.pending.discard)
 
     def close(self) -> None:
-        """Stop the worker once the queued scores are done (not waiting for them)."""
+        """Stop the worker after the score it is computing; the queued ones are dropped
+        (under a long peak that queue holds thousands: waiting for it held `kefu serve`'s
+        exit for minutes). `score_unscored` at the next start scores them."""
         if self._pool is not None:
-            self._pool.shutdown(wait=False)
+            self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
+
+    def score_unscored(
+        self, within: dt.timedelta = dt.timedelta(days=1), limit: int = 10_000
+    ) -> int:
+        """Schedule the recorded, answered calls that ended `within` the last day without a
+        QA result (the newest `limit`): those still queued when the process stopped.
+        Returns how many."""
+        since = dt.datetime.now(dt.UTC) - within
+        with self.db.session() as session:
+            ids = session.scalars(
+                select(Call.id)
+                .where(
+                    exists().where(Recording.call_id == Call.id),
+                    ~exists().where(QaResult.call_id == Call.id),
+                    Call.answered_at.is_not(None),
+                    Call.agent_id.is_not(None),
+                    Call.ended_at >= since,
+                )
+                .order_by(Call.ended_at.desc())
+                .limit(limit)
+            ).all()
+        for call_id in reversed(ids):  # oldest first
+            self(call_id)
+        return len(ids)
 
     def _score(self, call_id: str) -> QaResult | None:
         t0 = time.monotonic()

@@ -684,6 +684,12 @@ class SipLine:
             )
         return True
 
+    def _record(self, lc: LineCall) -> None:
+        """Record the call (once: the switch keeps the first recorder)."""
+        path = self.recordings / f"{lc.call_id}.wav"
+        lc.recording = path
+        self.switch.record(lc.call_id, path)
+
     def _survey_key(self, lc: LineCall, ev: Dtmf) -> None:
         score = self.survey_scores.get(ev.digit)
         if score is None:
@@ -1300,11 +1306,12 @@ class SipLine:
                 return
             lc.queued = False
             self.switch.stop_playback(lc.customer_leg)
+            # the core's StartRecording follows every Bridge: record first, so the bridge
+            # hands the call to the native relay once, already recorded
+            self._record(lc)
             self.switch.bridge(c.call_id, lc.agent[1])
         elif isinstance(c, cmd.StartRecording):
-            path = self.recordings / f"{c.call_id}.wav"
-            lc.recording = path
-            self.switch.record(c.call_id, path)
+            self._record(lc)
         elif isinstance(c, cmd.PlayAnnouncement):
             names = position_names(max(c.position - 1, 0)) + wait_names(int(c.estimated_wait))
             self.played.append((c.call_id, tuple(names)))
@@ -1884,7 +1891,9 @@ async def open_line(center: Center, settings: Settings) -> SipLine:
     )
     from kefu.services.call_scoring import CallScorer
 
-    line.on_call_ended.append(CallScorer(center.db))  # timing-only QA of each call
+    scorer = CallScorer(center.db)
+    line.on_call_ended.append(scorer)  # timing-only QA of each call
+    scorer.score_unscored()  # the calls still queued for it when the process last stopped
     line.attach()
     try:
         await switch.start()
