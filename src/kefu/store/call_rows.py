@@ -27,7 +27,6 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.orm import Session
 from sqlalchemy.sql import func
 
 from kefu.store.models import Call, CallLeg, Disposition, Party
@@ -41,11 +40,6 @@ _INSERT_CALL = insert(CALLS)
 _INSERT_LEG = insert(LEGS)
 _ID: BindParameter[Any] = bindparam("_id")
 _FILTERS = ("agent_id", "address", "party")  # the leg filters, in a fixed order
-
-
-def connection(session: Session) -> Connection:
-    """The session's connection, in its transaction."""
-    return session.connection()
 
 
 def add_call(conn: Connection, **values: Any) -> None:
