@@ -684,11 +684,11 @@ class SipLine:
             )
         return True
 
-    def _record(self, lc: LineCall) -> None:
-        """Record the call (once: the switch keeps the first recorder)."""
-        path = self.recordings / f"{lc.call_id}.wav"
-        lc.recording = path
-        self.switch.record(lc.call_id, path)
+    def _record(self, lc: LineCall, *, swap: bool = False) -> None:
+        """Record the call (once: the switch keeps the first recorder); `swap`: the bridged
+        leg is the customer (left channel)."""
+        lc.recording = self.recordings / f"{lc.call_id}.wav"
+        self.switch.record(lc.call_id, lc.recording, swap=swap)
 
     def _survey_key(self, lc: LineCall, ev: Dtmf) -> None:
         score = self.survey_scores.get(ev.digit)
@@ -810,11 +810,9 @@ class SipLine:
             if lc.direct:
                 # CC-04: every call is recorded; on a 9 + number call the outside party is
                 # the customer (left), on an extension's call the caller is on the left
-                lc.recording = self.recordings / f"{lc.call_id}.wav"
-                self.switch.record(lc.call_id, lc.recording, swap=lc.agent[0] == "outside")
+                self._record(lc, swap=lc.agent[0] == "outside")
             elif lc.recording is None:  # the IVR forwarded the caller outside: caller left
-                lc.recording = self.recordings / f"{lc.call_id}.wav"
-                self.switch.record(lc.call_id, lc.recording)
+                self._record(lc)
             return
         if ev.leg_id == lc.supervisor_leg:
             if lc.supervisor_mode is not None:
@@ -1586,8 +1584,7 @@ class SipLine:
             lc.connected = True
             self.switch.bridge(lc.call_id, ev.leg_id)
             # CC-04: recorded like every call, the customer left and the agent right
-            lc.recording = self.recordings / f"{lc.call_id}.wav"
-            self.switch.record(lc.call_id, lc.recording, swap=True)
+            self._record(lc, swap=True)
             from kefu.store.models import Disposition
 
             self._dial_cdr(lc, customer_answered=ev.at, disposition=Disposition.ANSWERED)
